@@ -1,0 +1,1 @@
+//! Wire types shared by the backend and the web client.
