@@ -1,1 +1,5 @@
-fn main() {}
+//! `sliderule-backend`: see `sliderule-backend --help`.
+
+fn main() -> std::process::ExitCode {
+    sliderule_backend::cli::run()
+}

@@ -1,1 +1,43 @@
-//! Wire types shared by the backend and the web client.
+//! Wire types and validation rules shared by the SlideRule backend and web client.
+//!
+//! Everything that crosses HTTP between the authenticator, the provisioner, the web client and the
+//! official SlideRule clients is defined here once, so the server and the browser parse the same
+//! way and refuse bad input with the same sentence. Validated values ([`ClusterName`], [`Ttl`],
+//! [`NodeCapacity`], [`Version`], [`Scopes`]) can only be built through their checks, so holding
+//! one is proof it was checked.
+//!
+//! The crate has no I/O and builds for `wasm32-unknown-unknown`.
+
+#![warn(missing_docs)]
+
+pub mod authenticator;
+pub mod body;
+pub mod claims;
+pub mod cluster_name;
+pub mod error;
+pub mod flexible;
+pub mod limits;
+pub mod marker;
+pub mod node_capacity;
+pub mod provisioner;
+pub mod roles;
+pub mod scope;
+pub mod secret;
+pub mod timestamp;
+pub mod ttl;
+pub mod version;
+pub mod web_config;
+
+pub use body::{BodyError, parse_json_body};
+pub use claims::Claims;
+pub use cluster_name::{ClusterName, InvalidClusterName};
+pub use error::{ErrorBody, codes};
+pub use flexible::{InvalidBool, InvalidNumber};
+pub use limits::{Limit, LimitError, Limits, MIN_TTL};
+pub use node_capacity::NodeCapacity;
+pub use roles::{Level, OrgRole, OrgRoles};
+pub use scope::{Scope, Scopes, UnknownScope};
+pub use secret::Secret;
+pub use ttl::Ttl;
+pub use version::{InvalidVersion, Version};
+pub use web_config::WebConfig;

@@ -1,0 +1,107 @@
+//! Application state: built once from the configuration, shared by every handler.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::ops::Deref;
+use std::sync::Arc;
+
+use crate::config::{Config, Mode};
+use crate::http::host::HostRouting;
+use crate::http::metrics::Metrics;
+use crate::http::spa::SpaFiles;
+
+#[derive(Clone)]
+pub struct AppState(Arc<App>);
+
+impl Deref for AppState {
+    type Target = App;
+
+    fn deref(&self) -> &App {
+        &self.0
+    }
+}
+
+pub struct App {
+    pub config: Config,
+    pub urls: PublicUrls,
+    pub metrics: Arc<Metrics>,
+    pub spa: SpaFiles,
+    pub host_routing: Option<HostRouting>,
+}
+
+impl AppState {
+    /// `local_addr` is the address actually bound (port 0 resolved), used to derive public URLs.
+    pub fn new(config: Config, local_addr: SocketAddr) -> Self {
+        let urls = PublicUrls::derive(&config, local_addr);
+        let host_routing = config.domain.as_deref().map(HostRouting::new);
+        let spa = SpaFiles::new(config.web.dist_dir.clone());
+        Self(Arc::new(App {
+            config,
+            urls,
+            metrics: Metrics::new(),
+            spa,
+            host_routing,
+        }))
+    }
+}
+
+/// Where people and clients reach each service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicUrls {
+    /// The authenticator's base URL, also the JWT issuer.
+    pub authenticator: String,
+    pub provisioner: String,
+    /// Where the web client is (the single origin, or the bare domain).
+    pub web: String,
+    pub domain: String,
+}
+
+impl PublicUrls {
+    pub fn derive(config: &Config, local_addr: SocketAddr) -> Self {
+        match &config.domain {
+            Some(domain) => {
+                // Behind a real domain in serve mode, TLS is terminated on the standard port. The
+                // demo on a domain is reached at the port it listens on.
+                let (scheme, port) = match config.mode {
+                    Mode::Serve => ("https", String::new()),
+                    Mode::Demo if domain.contains(':') => ("http", String::new()),
+                    Mode::Demo => ("http", format!(":{}", local_addr.port())),
+                };
+                let authenticator = config
+                    .authenticator
+                    .issuer
+                    .clone()
+                    .unwrap_or_else(|| format!("{scheme}://login.{domain}{port}"));
+                Self {
+                    authenticator,
+                    provisioner: format!("{scheme}://provisioner.{domain}{port}"),
+                    web: format!("{scheme}://{domain}{port}"),
+                    domain: domain.clone(),
+                }
+            }
+            None => {
+                let reachable = match local_addr.ip() {
+                    ip if ip.is_unspecified() => {
+                        SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), local_addr.port())
+                    }
+                    _ => local_addr,
+                };
+                let base = config
+                    .authenticator
+                    .issuer
+                    .clone()
+                    .unwrap_or_else(|| format!("http://{reachable}"));
+                let base = base.trim_end_matches('/').to_owned();
+                let domain = url::Url::parse(&base)
+                    .ok()
+                    .and_then(|u| u.host_str().map(str::to_owned))
+                    .unwrap_or_else(|| reachable.ip().to_string());
+                Self {
+                    provisioner: format!("{base}/provisioner"),
+                    web: base.clone(),
+                    authenticator: base,
+                    domain,
+                }
+            }
+        }
+    }
+}

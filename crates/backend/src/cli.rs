@@ -1,0 +1,198 @@
+//! The command line: `demo`, `serve`, `config check`.
+//!
+//! Exit codes: 0 success, 1 a runtime failure (for example the port is taken), 2 a usage or
+//! configuration error, reported as one line naming the key and the problem.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{self, Config, ConfigSources, Mode};
+use crate::server::{Application, shutdown_signal};
+use crate::telemetry;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "sliderule-backend",
+    version,
+    about = "SlideRule private-cluster services"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Everything on one origin with emulated GitHub and a simulated cloud; no setup needed.
+    Demo(DemoArgs),
+    /// Production: real GitHub and AWS, configured by --config and SLIDERULE_… variables.
+    Serve(CommonArgs),
+    /// Configuration tools.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Load and validate a configuration; print the effective values with secrets redacted.
+    Check {
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Check it as demo mode would (default: as serve mode would).
+        #[arg(long)]
+        demo: bool,
+    },
+}
+
+/// Flags every serving mode accepts; each overrides the same key of the configuration.
+#[derive(Debug, Args)]
+struct CommonArgs {
+    /// Address to listen on; port 0 picks a free port [default: 127.0.0.1:8080]
+    #[arg(long, value_name = "ADDR")]
+    bind: Option<SocketAddr>,
+    /// Where local state (SQLite, generated keys) lives [default: .sliderule]
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// The built web client [default: dist]
+    #[arg(long, value_name = "DIR")]
+    dist: Option<PathBuf>,
+    /// Route login.DOMAIN, provisioner.DOMAIN and CLUSTER.DOMAIN by host
+    #[arg(long, value_name = "DOMAIN")]
+    domain: Option<String>,
+    /// TOML configuration file (see backend.example.toml)
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct DemoArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Seed file for the embedded GitHub emulator (users, teams, tokens)
+    #[arg(long, value_name = "FILE")]
+    github_seed: Option<PathBuf>,
+    /// Step delay of the simulated cloud, in seconds [default: 2]
+    #[arg(long, value_name = "SECONDS")]
+    cloud_delay: Option<f64>,
+}
+
+impl CommonArgs {
+    fn flags(&self) -> Vec<(&'static str, toml::Value)> {
+        let path = |p: &PathBuf| toml::Value::String(p.display().to_string());
+        let mut flags = Vec::new();
+        if let Some(bind) = self.bind {
+            flags.push(("bind", toml::Value::String(bind.to_string())));
+        }
+        if let Some(dir) = &self.data_dir {
+            flags.push(("data_dir", path(dir)));
+        }
+        if let Some(dist) = &self.dist {
+            flags.push(("web.dist_dir", path(dist)));
+        }
+        if let Some(domain) = &self.domain {
+            flags.push(("domain", toml::Value::String(domain.clone())));
+        }
+        flags
+    }
+}
+
+/// Parses the command line and runs it; returns the process exit code.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Config(ConfigCommand::Check { config, demo }) => {
+            let mode = if demo { Mode::Demo } else { Mode::Serve };
+            match load(mode, config.as_deref(), Vec::new()) {
+                Ok(config) => {
+                    print!("{}", config.to_redacted_toml());
+                    ExitCode::SUCCESS
+                }
+                Err(code) => code,
+            }
+        }
+        Command::Serve(args) => {
+            let flags = args.flags();
+            match load(Mode::Serve, args.config.as_deref(), flags) {
+                Ok(config) => serve(config),
+                Err(code) => code,
+            }
+        }
+        Command::Demo(args) => {
+            let mut flags = args.common.flags();
+            if let Some(seed) = &args.github_seed {
+                flags.push((
+                    "demo.github_seed",
+                    toml::Value::String(seed.display().to_string()),
+                ));
+            }
+            if let Some(delay) = args.cloud_delay {
+                flags.push(("demo.cloud_delay_secs", toml::Value::Float(delay)));
+            }
+            match load(Mode::Demo, args.common.config.as_deref(), flags) {
+                Ok(config) => serve(config),
+                Err(code) => code,
+            }
+        }
+    }
+}
+
+fn load(
+    mode: Mode,
+    file: Option<&std::path::Path>,
+    flags: Vec<(&'static str, toml::Value)>,
+) -> Result<Config, ExitCode> {
+    let sources = ConfigSources {
+        file,
+        env: std::env::vars().collect(),
+        flags,
+    };
+    config::load(mode, sources).map_err(|e| {
+        eprintln!("error: configuration: {e}");
+        ExitCode::from(2)
+    })
+}
+
+fn serve(config: Config) -> ExitCode {
+    telemetry::init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        let mode = config.mode;
+        let app = Application::build(config).await?;
+        announce(mode, &app);
+        app.run_until(shutdown_signal()).await
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Plain lines on stdout for people and scripts (the JSON log goes alongside).
+fn announce(mode: Mode, app: &Application) {
+    let state = app.state();
+    println!("listening on http://{}", app.local_addr());
+    if mode == Mode::Demo {
+        println!("SlideRule demo: open {} in your browser", state.urls.web);
+        if !state.config.web.dist_dir.join("index.html").is_file() {
+            println!(
+                "note: no web client in {}; build it with `trunk build --release` (./scripts/demo.sh does)",
+                state.config.web.dist_dir.display()
+            );
+        }
+    }
+}

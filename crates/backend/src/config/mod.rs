@@ -1,0 +1,269 @@
+//! The one typed configuration of a backend process.
+//!
+//! It is loaded once at start (see [`load`]) from defaults for the run mode, a TOML file,
+//! `SLIDERULE_…` environment variables and command-line flags, in that order of precedence, and
+//! then validated. Unknown keys are errors everywhere: a misspelt `org` key that silently let every
+//! GitHub user in is a real incident in a peer project. `backend.example.toml` documents every key.
+
+mod load;
+mod secret;
+mod validate;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+pub use load::{ConfigSources, load};
+pub use secret::Secret;
+
+/// How the process runs; decides defaults and which checks apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Everything embedded on one origin, zero configuration, emulated GitHub and simulated cloud.
+    Demo,
+    /// Real GitHub and AWS.
+    Serve,
+}
+
+impl std::fmt::Display for Mode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Mode::Demo => "demo",
+            Mode::Serve => "serve",
+        })
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// How the process runs. Set by the subcommand, not by the file.
+    #[serde(skip_deserializing, default = "default_mode")]
+    pub mode: Mode,
+    /// Enables host-based routing for `login.DOMAIN`, `provisioner.DOMAIN` and `CLUSTER.DOMAIN`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+    /// Address to listen on; port 0 picks a free port.
+    #[serde(default = "default_bind")]
+    pub bind: SocketAddr,
+    /// Where SQLite, generated keys and other local state live.
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    #[serde(default)]
+    pub server: ServerConfig,
+    #[serde(default)]
+    pub authenticator: AuthenticatorConfig,
+    #[serde(default)]
+    pub provisioner: ProvisionerConfig,
+    #[serde(default)]
+    pub github: GithubConfig,
+    #[serde(default)]
+    pub aws: AwsConfig,
+    #[serde(default)]
+    pub store: StoreConfig,
+    #[serde(default)]
+    pub web: WebConfig,
+    #[serde(default)]
+    pub demo: DemoConfig,
+}
+
+fn default_mode() -> Mode {
+    Mode::Serve
+}
+
+fn default_bind() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+
+fn default_data_dir() -> PathBuf {
+    PathBuf::from(".sliderule")
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// A request that takes longer is answered 503 `timeout`.
+    pub request_timeout_secs: u64,
+    /// Bodies larger than this are answered 413.
+    pub body_limit_bytes: usize,
+    /// How long shutdown waits for requests in flight.
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            request_timeout_secs: 30,
+            body_limit_bytes: 64 * 1024,
+            shutdown_grace_secs: 10,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthenticatorConfig {
+    /// The public base URL of the authenticator, the JWT `iss`. Derived when unset: the
+    /// listening address in demo mode, `https://login.DOMAIN` with a domain.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// PEM file with the RSA signing key; generated into `data_dir` when unset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signing_key_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CloudDriver {
+    Cloudformation,
+    Simulated,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProvisionerConfig {
+    /// `cloudformation` (default in serve mode) or `simulated` (default in demo mode).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cloud: Option<CloudDriver>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GithubConfig {
+    /// The GitHub organization whose members may deploy clusters.
+    pub org: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<Secret>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret_file: Option<PathBuf>,
+    /// A token with `read:org`, used to re-check membership at every refresh.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_token: Option<Secret>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_token_file: Option<PathBuf>,
+    pub web_url: String,
+    pub api_url: String,
+}
+
+impl Default for GithubConfig {
+    fn default() -> Self {
+        Self {
+            org: "SlideRuleEarth".into(),
+            client_id: None,
+            client_secret: None,
+            client_secret_file: None,
+            service_token: None,
+            service_token_file: None,
+            web_url: "https://github.com".into(),
+            api_url: "https://api.github.com".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AwsConfig {
+    pub region: String,
+    /// Overrides the AWS endpoint (moto in tests).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint_url: Option<String>,
+}
+
+impl Default for AwsConfig {
+    fn default() -> Self {
+        Self {
+            region: "us-west-2".into(),
+            endpoint_url: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// `sqlite:///path/state.db`; defaults to `state.db` in `data_dir`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebConfig {
+    /// The built web client (Trunk's `dist/`), served with a single-page-app fallback.
+    pub dist_dir: PathBuf,
+    /// Origins allowed to call the token, refresh, revoke, register and userinfo endpoints.
+    pub allowed_origins: Vec<String>,
+    /// A pre-registered public OAuth client id the web client uses instead of registering.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// Name of the public cluster, shown by the web client.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_cluster: Option<String>,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self {
+            dist_dir: PathBuf::from("dist"),
+            allowed_origins: Vec::new(),
+            client_id: None,
+            public_cluster: None,
+        }
+    }
+}
+
+/// Knobs of demo mode only.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DemoConfig {
+    /// Seed file of the embedded GitHub emulator; the built-in demo users when unset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub github_seed: Option<PathBuf>,
+    /// Step delay of the simulated cloud, in seconds.
+    pub cloud_delay_secs: f64,
+}
+
+impl Default for DemoConfig {
+    fn default() -> Self {
+        Self {
+            github_seed: None,
+            cloud_delay_secs: 2.0,
+        }
+    }
+}
+
+impl Config {
+    /// Prints the effective configuration as TOML, secrets shown as `***`.
+    pub fn to_redacted_toml(&self) -> String {
+        toml::to_string(self).unwrap_or_else(|e| format!("# cannot print configuration: {e}\n"))
+    }
+
+    /// The cloud driver in effect: configured, or the mode's default.
+    pub fn cloud(&self) -> CloudDriver {
+        self.provisioner.cloud.unwrap_or(match self.mode {
+            Mode::Demo => CloudDriver::Simulated,
+            Mode::Serve => CloudDriver::Cloudformation,
+        })
+    }
+}
+
+/// Why a configuration was refused: the key and the problem, printed as one line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{key}: {problem}")]
+pub struct ConfigError {
+    pub key: String,
+    pub problem: String,
+}
+
+impl ConfigError {
+    pub fn new(key: impl Into<String>, problem: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            problem: problem.into(),
+        }
+    }
+}

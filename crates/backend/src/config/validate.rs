@@ -1,0 +1,226 @@
+//! Checks of a loaded configuration that its types cannot express: what serve mode requires, and
+//! URLs that must be https outside localhost.
+
+use url::Url;
+
+use super::{Config, ConfigError, Mode};
+
+pub(super) fn validate(config: &Config) -> Result<(), ConfigError> {
+    if config.github.org.trim().is_empty() {
+        return Err(ConfigError::new(
+            "github.org",
+            "must name the GitHub organization whose members may deploy clusters",
+        ));
+    }
+    if let Some(domain) = &config.domain {
+        check_domain(domain)?;
+    }
+    if config.server.request_timeout_secs == 0 {
+        return Err(ConfigError::new(
+            "server.request_timeout_secs",
+            "must be at least 1",
+        ));
+    }
+    if config.server.body_limit_bytes < 1024 {
+        return Err(ConfigError::new(
+            "server.body_limit_bytes",
+            "must be at least 1024",
+        ));
+    }
+    if let Some(issuer) = &config.authenticator.issuer {
+        check_public_url("authenticator.issuer", issuer)?;
+    }
+    for origin in &config.web.allowed_origins {
+        check_origin(origin)?;
+    }
+    check_url("github.web_url", &config.github.web_url)?;
+    check_url("github.api_url", &config.github.api_url)?;
+    if let Some(endpoint) = &config.aws.endpoint_url {
+        check_url("aws.endpoint_url", endpoint)?;
+    }
+    if let Some(store) = &config.store.url
+        && !store.starts_with("sqlite://")
+    {
+        return Err(ConfigError::new(
+            "store.url",
+            format!("unsupported store {store:?}: use sqlite:///path/to/state.db"),
+        ));
+    }
+    if config.mode == Mode::Serve {
+        validate_serve(config)?;
+    }
+    Ok(())
+}
+
+fn validate_serve(config: &Config) -> Result<(), ConfigError> {
+    if config.github.client_id.as_deref().unwrap_or("").is_empty() {
+        return Err(ConfigError::new(
+            "github.client_id",
+            "required in serve mode: the client id of your GitHub OAuth App",
+        ));
+    }
+    if config.github.client_secret.is_none() {
+        return Err(ConfigError::new(
+            "github.client_secret_file",
+            "required in serve mode: a file holding your GitHub OAuth App's client secret",
+        ));
+    }
+    if config.authenticator.issuer.is_none()
+        && config.domain.is_none()
+        && !config.bind.ip().is_loopback()
+    {
+        return Err(ConfigError::new(
+            "authenticator.issuer",
+            "required in serve mode when neither domain is set nor bind is a loopback address",
+        ));
+    }
+    Ok(())
+}
+
+fn check_domain(domain: &str) -> Result<(), ConfigError> {
+    let host = domain.split_once(':').map_or(domain, |(host, _)| host);
+    let valid = !host.is_empty()
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        });
+    let port_ok = domain
+        .split_once(':')
+        .is_none_or(|(_, port)| port.parse::<u16>().is_ok());
+    if valid && port_ok {
+        Ok(())
+    } else {
+        Err(ConfigError::new(
+            "domain",
+            format!("{domain:?} is not a DNS name (optionally with :port)"),
+        ))
+    }
+}
+
+fn check_url(key: &str, value: &str) -> Result<Url, ConfigError> {
+    let url = Url::parse(value)
+        .map_err(|e| ConfigError::new(key, format!("{value:?} is not a URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(ConfigError::new(
+            key,
+            format!("{value:?} must be an http or https URL"),
+        ));
+    }
+    Ok(url)
+}
+
+fn is_local(url: &Url) -> bool {
+    matches!(
+        url.host_str(),
+        Some("localhost" | "127.0.0.1" | "[::1]" | "::1")
+    )
+}
+
+/// A URL people and clusters reach: https, except on this machine.
+fn check_public_url(key: &str, value: &str) -> Result<(), ConfigError> {
+    let url = check_url(key, value)?;
+    if url.scheme() != "https" && !is_local(&url) {
+        return Err(ConfigError::new(
+            key,
+            format!("{value:?} must use https outside localhost"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_origin(origin: &str) -> Result<(), ConfigError> {
+    let key = "web.allowed_origins";
+    check_public_url(key, origin)?;
+    let url = Url::parse(origin).map_err(|e| ConfigError::new(key, e.to_string()))?;
+    if url.path() != "/" || origin.ends_with('/') || url.query().is_some() {
+        return Err(ConfigError::new(
+            key,
+            format!("{origin:?} is not an origin: give scheme://host[:port] with no path"),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{ConfigSources, Secret, load};
+    use super::*;
+
+    fn serve_with(env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        load(
+            Mode::Serve,
+            ConfigSources {
+                env: env
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                ..Default::default()
+            },
+        )
+    }
+
+    #[test]
+    fn serve_requires_a_github_client_id() {
+        let err = serve_with(&[]).unwrap_err();
+        assert_eq!(err.key, "github.client_id");
+    }
+
+    #[test]
+    fn serve_requires_a_github_client_secret() {
+        let err = serve_with(&[("SLIDERULE_GITHUB__CLIENT_ID", "Iv1.abc")]).unwrap_err();
+        assert_eq!(err.key, "github.client_secret_file");
+    }
+
+    #[test]
+    fn serve_accepts_a_complete_configuration() {
+        let config = serve_with(&[
+            ("SLIDERULE_GITHUB__CLIENT_ID", "Iv1.abc"),
+            ("SLIDERULE_GITHUB__CLIENT_SECRET", "shh"),
+        ])
+        .unwrap();
+        assert!(matches!(config.github.client_secret, Some(Secret { .. })));
+    }
+
+    #[test]
+    fn empty_organization_is_refused() {
+        let err = serve_with(&[("SLIDERULE_GITHUB__ORG", "\"\"")]).unwrap_err();
+        assert_eq!(err.key, "github.org");
+    }
+
+    #[test]
+    fn plain_http_issuer_outside_localhost_is_refused() {
+        let err = serve_with(&[
+            ("SLIDERULE_GITHUB__CLIENT_ID", "Iv1.abc"),
+            ("SLIDERULE_GITHUB__CLIENT_SECRET", "shh"),
+            (
+                "SLIDERULE_AUTHENTICATOR__ISSUER",
+                "http://login.example.org",
+            ),
+        ])
+        .unwrap_err();
+        assert_eq!(err.key, "authenticator.issuer");
+        assert!(err.problem.contains("https"));
+    }
+
+    #[test]
+    fn origin_with_a_path_is_refused() {
+        let err = serve_with(&[(
+            "SLIDERULE_WEB__ALLOWED_ORIGINS",
+            "[\"https://client.example.org/app\"]",
+        )])
+        .unwrap_err();
+        assert_eq!(err.key, "web.allowed_origins");
+    }
+
+    #[test]
+    fn domain_must_be_a_dns_name() {
+        let err = serve_with(&[("SLIDERULE_DOMAIN", "not a domain")]).unwrap_err();
+        assert_eq!(err.key, "domain");
+        assert!(check_domain("localhost:8443").is_ok());
+        assert!(check_domain("slideruleearth.io").is_ok());
+        assert!(check_domain("-bad.io").is_err());
+    }
+}

@@ -1,0 +1,196 @@
+//! The one JSON error envelope, `{"error": "<code>", "error_description": "<sentence>"}`.
+//!
+//! Every area's error type converts into [`ApiError`], which chooses the status and writes the
+//! envelope. Internal causes are logged here and never returned: the client gets a sentence
+//! that says what to do, the log gets the chain of causes.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use sliderule_protocol::ErrorBody;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the request is malformed or a field is invalid.
+    #[error("{description}")]
+    BadRequest {
+        code: &'static str,
+        description: String,
+    },
+    /// 401: no token, or a token we do not accept.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// 403: authenticated, but not allowed.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 404: no such thing.
+    #[error("{0}")]
+    NotFound(String),
+    /// 409: the thing is in a state that does not allow this.
+    #[error("{description}")]
+    Conflict {
+        code: &'static str,
+        description: String,
+    },
+    /// 422: a limit was exceeded; the description names limit, value and maximum.
+    #[error("{description}")]
+    Unprocessable {
+        code: &'static str,
+        description: String,
+    },
+    /// 429: slow down.
+    #[error("too many requests; retry after {retry_after_secs} s")]
+    TooManyRequests { retry_after_secs: u64 },
+    /// 502: GitHub or AWS failed; the description says what they answered.
+    #[error("{description}")]
+    BadGateway {
+        code: &'static str,
+        description: String,
+    },
+    /// 503: we could not answer in time, or a dependency is not ready.
+    #[error("{description}")]
+    Unavailable {
+        code: &'static str,
+        description: String,
+    },
+    /// 500: a bug or an unexpected failure. The cause is logged, never returned.
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl ApiError {
+    pub fn bad_request(code: &'static str, description: impl Into<String>) -> Self {
+        Self::BadRequest {
+            code,
+            description: description.into(),
+        }
+    }
+
+    pub fn not_found(description: impl Into<String>) -> Self {
+        Self::NotFound(description.into())
+    }
+
+    pub fn internal(cause: impl Into<anyhow::Error>) -> Self {
+        Self::Internal(cause.into())
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::BadGateway { .. } => StatusCode::BAD_GATEWAY,
+            Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            Self::BadRequest { code, .. }
+            | Self::Conflict { code, .. }
+            | Self::Unprocessable { code, .. }
+            | Self::BadGateway { code, .. }
+            | Self::Unavailable { code, .. } => code,
+            Self::Unauthorized(_) => "invalid_token",
+            Self::Forbidden(_) => "access_denied",
+            Self::NotFound(_) => "not_found",
+            Self::TooManyRequests { .. } => "rate_limited",
+            Self::Internal(_) => "internal_error",
+        }
+    }
+
+    fn description(&self) -> String {
+        match self {
+            Self::Internal(_) => {
+                "Something went wrong on our side. It has been logged; please try again.".into()
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
+/// The envelope for a status and code, used by middleware that turns framework errors into it.
+pub fn envelope(status: StatusCode, code: &str, description: impl Into<String>) -> Response {
+    let body = ErrorBody::new(code, description);
+    (status, Json(body)).into_response()
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let Self::Internal(cause) = &self {
+            tracing::error!(error = format!("{cause:#}"), "internal error");
+        }
+        let mut response = envelope(self.status(), self.code(), self.description());
+        let headers = response.headers_mut();
+        match &self {
+            Self::Unauthorized(_) => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer error=\"invalid_token\""),
+                );
+            }
+            Self::TooManyRequests { retry_after_secs } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+
+    async fn body_of(error: ApiError) -> (StatusCode, serde_json::Value, Response) {
+        let response = error.into_response();
+        let status = response.status();
+        let (parts, body) = response.into_parts();
+        let bytes = body.collect().await.unwrap().to_bytes();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap(),
+            Response::from_parts(parts, axum::body::Body::empty()),
+        )
+    }
+
+    #[tokio::test]
+    async fn internal_errors_hide_their_cause() {
+        let (status, body, _) = body_of(ApiError::internal(anyhow::anyhow!(
+            "database password is hunter2"
+        )))
+        .await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(body["error"], "internal_error");
+        assert!(!body.to_string().contains("hunter2"));
+    }
+
+    #[tokio::test]
+    async fn unauthorized_carries_www_authenticate() {
+        let (status, body, response) =
+            body_of(ApiError::Unauthorized("token expired".into())).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(body["error"], "invalid_token");
+        assert_eq!(body["error_description"], "token expired");
+        assert_eq!(
+            response.headers()[header::WWW_AUTHENTICATE],
+            "Bearer error=\"invalid_token\""
+        );
+    }
+
+    #[tokio::test]
+    async fn too_many_requests_carries_retry_after() {
+        let (status, _, response) = body_of(ApiError::TooManyRequests {
+            retry_after_secs: 3,
+        })
+        .await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "3");
+    }
+}

@@ -1,0 +1,64 @@
+//! Liveness (`GET /health`) and readiness (`GET /ready`).
+//!
+//! `/health` says the process answers. `/ready` says it can do its job: each dependency (the
+//! store, the signing key) reports a check, and any failing check makes it 503 so a load
+//! balancer stops sending traffic.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Serialize;
+
+use crate::app::AppState;
+
+#[derive(Debug, Serialize)]
+pub struct Health {
+    status: &'static str,
+    version: &'static str,
+}
+
+pub async fn health() -> Json<Health> {
+    Json(Health {
+        status: "ok",
+        version: env!("CARGO_PKG_VERSION"),
+    })
+}
+
+#[derive(Debug, Serialize)]
+pub struct Check {
+    name: &'static str,
+    ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Readiness {
+    status: &'static str,
+    checks: Vec<Check>,
+}
+
+pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
+    let checks = vec![web_client_check(&state)];
+    let ok = checks.iter().all(|c| c.ok);
+    let status = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = Readiness {
+        status: if ok { "ready" } else { "not_ready" },
+        checks,
+    };
+    (status, Json(body))
+}
+
+/// The web client is optional (a CDN may host it), so a missing `dist/` is reported, not fatal.
+fn web_client_check(state: &AppState) -> Check {
+    let present = state.config.web.dist_dir.join("index.html").is_file();
+    Check {
+        name: "web_client",
+        ok: true,
+        detail: (!present).then(|| "not built; the API still serves".to_owned()),
+    }
+}

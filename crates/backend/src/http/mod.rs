@@ -1,0 +1,83 @@
+//! The HTTP surface: one router for every route, and the middleware every request passes.
+//!
+//! Layers, from the outside in: host routing (before routing, see [`host`]), request id,
+//! tracing span, panic catching, error envelope, body limit, timeout, metrics.
+
+pub mod error;
+pub mod health;
+pub mod host;
+pub mod metrics;
+pub mod middleware;
+pub mod spa;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::routing::get;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::app::AppState;
+
+pub use error::ApiError;
+
+/// Builds the router with all routes and middleware (host routing is applied around it by
+/// [`crate::server`], because it has to run before routing).
+pub fn router(state: AppState) -> Router {
+    let timeout = Duration::from_secs(state.config.server.request_timeout_secs);
+    let body_limit = state.config.server.body_limit_bytes;
+
+    Router::new()
+        .route("/health", get(health::health))
+        .route("/ready", get(health::ready))
+        .route("/metrics", get(metrics::handler))
+        .route("/config.json", get(spa::web_config))
+        .fallback(spa::fallback)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(request_span)
+                        .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                )
+                .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(CatchPanicLayer::custom(middleware::panic_response))
+                .layer(axum::middleware::from_fn(middleware::envelope_errors))
+                .layer(axum::middleware::from_fn_with_state(
+                    body_limit,
+                    middleware::refuse_large_bodies,
+                ))
+                // Bodies without a Content-Length are cut off by the extractors at the same limit.
+                .layer(DefaultBodyLimit::max(body_limit))
+                .layer(axum::middleware::from_fn_with_state(
+                    timeout,
+                    middleware::timeout,
+                )),
+        )
+        .with_state(state)
+}
+
+/// The span of a request: method, path (never the query, which may hold codes or tokens) and
+/// request id.
+fn request_span(request: &Request) -> tracing::Span {
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        request_id = %request_id,
+    )
+}

@@ -1,0 +1,12 @@
+//! SlideRule private-cluster services: the authenticator, the provisioner, and the host of the
+//! web client, in one binary (`sliderule-backend`).
+//!
+//! The library holds everything so integration tests can start the real application on a free
+//! port; `main.rs` only calls [`cli::run`].
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod server;
+pub mod telemetry;

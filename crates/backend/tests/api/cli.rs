@@ -1,0 +1,124 @@
+//! The `sliderule-backend` binary: exit codes, one-line configuration errors, start and stop.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use tempfile::NamedTempFile;
+
+const BINARY: &str = env!("CARGO_BIN_EXE_sliderule-backend");
+
+fn config_file(text: &str) -> NamedTempFile {
+    let mut file = NamedTempFile::new().unwrap();
+    file.write_all(text.as_bytes()).unwrap();
+    file
+}
+
+/// Runs `config check` on a file; returns (exit code, stdout, stderr).
+fn check(text: &str, extra: &[&str]) -> (i32, String, String) {
+    let file = config_file(text);
+    let output = Command::new(BINARY)
+        .args(["config", "check", "--config"])
+        .arg(file.path())
+        .args(extra)
+        .env_clear()
+        .output()
+        .expect("binary runs");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn assert_one_line_error(stderr: &str, key: &str) {
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "one line, got: {stderr}");
+    assert!(lines[0].contains(key), "names {key}: {stderr}");
+}
+
+#[test]
+fn unknown_key_stops_start_up_with_exit_code_2() {
+    let (code, _, stderr) = check("[github]\norganisation = \"x\"\n", &["--demo"]);
+    assert_eq!(code, 2);
+    assert_one_line_error(&stderr, "github.organisation");
+    assert!(stderr.contains("unknown field"), "{stderr}");
+}
+
+#[test]
+fn wrong_type_stops_start_up_with_exit_code_2() {
+    let (code, _, stderr) = check("[server]\nbody_limit_bytes = \"big\"\n", &["--demo"]);
+    assert_eq!(code, 2);
+    assert_one_line_error(&stderr, "server.body_limit_bytes");
+}
+
+#[test]
+fn unreadable_secret_file_stops_start_up_with_exit_code_2() {
+    let (code, _, stderr) = check(
+        "[github]\nclient_id = \"Iv1.x\"\nclient_secret_file = \"/nonexistent/github-secret\"\n",
+        &[],
+    );
+    assert_eq!(code, 2);
+    assert_one_line_error(&stderr, "github.client_secret_file");
+    assert!(stderr.contains("/nonexistent/github-secret"), "{stderr}");
+}
+
+#[test]
+fn serve_mode_without_github_credentials_is_refused() {
+    let (code, _, stderr) = check("", &[]);
+    assert_eq!(code, 2);
+    assert_one_line_error(&stderr, "github.client_id");
+}
+
+#[test]
+fn config_check_prints_effective_values_with_secrets_redacted() {
+    let (code, stdout, stderr) = check(
+        "[github]\nclient_id = \"Iv1.x\"\nclient_secret = \"do-not-print-me\"\n",
+        &[],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("client_id = \"Iv1.x\""), "{stdout}");
+    assert!(stdout.contains("client_secret = \"***\""), "{stdout}");
+    assert!(!stdout.contains("do-not-print-me"));
+}
+
+#[tokio::test]
+async fn demo_starts_on_a_free_port_and_stops_cleanly_on_sigterm() {
+    use tokio::io::AsyncBufReadExt;
+
+    let data = tempfile::TempDir::new().unwrap();
+    let mut child = tokio::process::Command::new(BINARY)
+        .args(["demo", "--bind", "127.0.0.1:0", "--data-dir"])
+        .arg(data.path())
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("demo starts");
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let address = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(address) = line.strip_prefix("listening on ") {
+                return address.to_owned();
+            }
+        }
+        panic!("the demo exited without printing its address");
+    })
+    .await
+    .expect("the demo prints its address");
+    assert!(address.starts_with("http://127.0.0.1:"), "{address}");
+    assert!(!address.ends_with(":0"), "port 0 is resolved: {address}");
+
+    let health = reqwest::get(format!("{address}/health")).await.unwrap();
+    assert_eq!(health.status(), 200);
+
+    let pid = child.id().expect("still running").to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(killed.success());
+    let exit = tokio::time::timeout(Duration::from_secs(20), child.wait())
+        .await
+        .expect("exits after SIGTERM")
+        .unwrap();
+    assert_eq!(exit.code(), Some(0), "graceful shutdown exits 0");
+}

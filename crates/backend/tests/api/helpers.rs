@@ -1,0 +1,144 @@
+//! Test harness: [`TestApp::spawn`] starts the real application on 127.0.0.1:0 with its own
+//! data and web directories, and stops it when dropped.
+
+use std::path::Path;
+
+use sliderule_backend::config::{self, ConfigSources, Mode};
+use sliderule_backend::server::Application;
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    _dist: TempDir,
+    _data: TempDir,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+/// Options for [`TestApp::spawn_with`]: configuration as `(dotted key, TOML value)` pairs.
+#[derive(Default)]
+pub struct TestConfig {
+    pub values: Vec<(&'static str, toml::Value)>,
+    /// Write a web client shell into the app's dist directory.
+    pub with_web_client: bool,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(TestConfig::default()).await
+    }
+
+    pub async fn spawn_with(options: TestConfig) -> Self {
+        let data = TempDir::new().expect("temporary data directory");
+        let dist = TempDir::new().expect("temporary dist directory");
+        if options.with_web_client {
+            write_web_client(dist.path());
+        }
+        let mut flags = vec![
+            ("bind", toml::Value::String("127.0.0.1:0".into())),
+            ("data_dir", path_value(data.path())),
+            ("web.dist_dir", path_value(dist.path())),
+        ];
+        flags.extend(options.values);
+        let config = config::load(
+            Mode::Demo,
+            ConfigSources {
+                flags,
+                ..Default::default()
+            },
+        )
+        .expect("test configuration is valid");
+        let app = Application::build(config).await.expect("application binds");
+        let address = format!("http://{}", app.local_addr());
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(app.run_until(async {
+            let _ = stopped.await;
+        }));
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("http client");
+        Self {
+            address,
+            client,
+            _dist: dist,
+            _data: data,
+            stop: Some(stop),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request is sent")
+    }
+
+    /// A GET with an explicit Host header, as a client of `login.DOMAIN` etc. would send.
+    pub async fn get_on_host(&self, host: &str, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .header(reqwest::header::HOST, host)
+            .send()
+            .await
+            .expect("request is sent")
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+fn path_value(path: &Path) -> toml::Value {
+    toml::Value::String(path.display().to_string())
+}
+
+pub const SHELL_MARKER: &str = "<!-- sliderule test shell -->";
+
+fn write_web_client(dir: &Path) {
+    std::fs::write(
+        dir.join("index.html"),
+        format!("<!doctype html><html><body>{SHELL_MARKER}</body></html>"),
+    )
+    .expect("write index.html");
+    std::fs::write(dir.join("app-0123abcd.js"), "console.log('app');").expect("write asset");
+}
+
+/// The error envelope of a response, checked to have exactly its two fields.
+pub async fn envelope(response: reqwest::Response) -> (reqwest::StatusCode, String, String) {
+    let status = response.status();
+    let content_type = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    assert!(
+        content_type.starts_with("application/json"),
+        "error responses are JSON, got {content_type:?}"
+    );
+    let body: serde_json::Value = response.json().await.expect("JSON body");
+    let object = body.as_object().expect("envelope is an object");
+    assert_eq!(object.len(), 2, "envelope has exactly two fields: {body}");
+    (
+        status,
+        body["error"]
+            .as_str()
+            .expect("error is a string")
+            .to_owned(),
+        body["error_description"]
+            .as_str()
+            .expect("error_description is a string")
+            .to_owned(),
+    )
+}

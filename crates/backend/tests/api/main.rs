@@ -1,0 +1,9 @@
+//! The backend's integration tests: one test binary (each `tests/*.rs` file would be another
+//! binary to link), the real application on a free port, a real HTTP client.
+
+mod helpers;
+
+mod cli;
+mod foundation;
+mod host_routing;
+mod web_client;

@@ -1,0 +1,62 @@
+//! `/info`: who the caller is, what they may deploy and within which limits.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::authenticator::oauth::known_clusters;
+use crate::{Claims, Limits, OrgRoles};
+
+/// 200 of `/info`, upstream HEAD's shape plus `budget` when budgets are on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InfoResponse {
+    /// The GitHub login.
+    pub username: String,
+    /// Roles in the organization.
+    pub org_roles: OrgRoles,
+    /// Clusters the caller can reach.
+    pub known_clusters: Vec<String>,
+    /// Clusters the caller may deploy; `*` for owners.
+    pub deployable_clusters: Vec<String>,
+    /// Most nodes per cluster.
+    pub max_nodes: u32,
+    /// Longest TTL, minutes.
+    #[serde(rename = "maxTTL")]
+    pub max_ttl: u32,
+    /// The caller's budget, when budgets are configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<Budget>,
+}
+
+impl InfoResponse {
+    /// The info of a caller with these claims and limits (the server's configured limits win
+    /// over whatever the token carries). No budget.
+    pub fn new(claims: &Claims, limits: Limits, public_cluster: Option<&str>) -> Self {
+        Self {
+            username: claims.sub.clone(),
+            org_roles: claims.org_roles,
+            known_clusters: known_clusters(claims, public_cluster),
+            deployable_clusters: claims.deployable_clusters(),
+            max_nodes: limits.max_nodes,
+            max_ttl: limits.max_ttl,
+            budget: None,
+        }
+    }
+}
+
+/// A budget's standing, in US dollars. Amounts are for showing people; the ledger itself is the
+/// server's business.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Budget {
+    /// Whose budget: a GitHub login or a team cluster.
+    pub account: String,
+    /// What is left.
+    pub balance: f64,
+    /// What is credited on the 1st of each month.
+    pub monthly_allowance: f64,
+    /// What the account's live clusters cost per hour now.
+    pub burn_rate_per_hour: f64,
+    /// When the balance runs out at that rate, or `null` if nothing is running.
+    #[serde(default, with = "crate::timestamp::option")]
+    pub runs_out_at: Option<OffsetDateTime>,
+}

@@ -1,0 +1,44 @@
+//! Request and response bodies of the provisioner (`provisioner.<domain>`).
+//!
+//! Every endpoint is a `POST` with a JSON body. Field names follow upstream (CloudFormation's
+//! `StackStatus` and friends keep AWS's capitalisation because upstream clients read them).
+
+pub mod discovery_status;
+pub mod events;
+pub mod info;
+pub mod report;
+pub mod requests;
+pub mod status;
+
+pub use discovery_status::{DiscoveryStatus, DiscoveryStatusRequest};
+pub use events::StackEvent;
+pub use info::{Budget, InfoResponse};
+pub use report::{ClusterReport, ClusterSummary, ReportResponse};
+pub use requests::{BranchRequest, ClusterRequest, DeployRequest, ExtendRequest};
+pub use status::{ClusterState, ClusterStatus, DestroyResponse, StackInfo, StackStatus};
+
+/// The provisioner's paths, relative to its base URL.
+pub mod paths {
+    /// Who am I, what may I deploy, within which limits.
+    pub const INFO: &str = "/info";
+    /// Deploy or update a cluster.
+    pub const DEPLOY: &str = "/deploy";
+    /// Move a cluster's deadline.
+    pub const EXTEND: &str = "/extend";
+    /// Destroy a cluster.
+    pub const DESTROY: &str = "/destroy";
+    /// A cluster's status.
+    pub const STATUS: &str = "/status";
+    /// A cluster's stack events.
+    pub const EVENTS: &str = "/events";
+    /// Summaries of the clusters the caller may see.
+    pub const REPORT_CLUSTERS: &str = "/report/clusters";
+    /// v5's owner report.
+    pub const REPORT: &str = "/report";
+    /// Start the test runner.
+    pub const TEST: &str = "/test";
+    /// The latest test summary.
+    pub const REPORT_TESTS: &str = "/report/tests";
+    /// Budgets.
+    pub const BUDGET: &str = "/budget";
+}

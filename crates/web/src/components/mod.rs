@@ -1,0 +1,4 @@
+//! Building blocks shared by every page.
+
+pub mod layout;
+pub mod title;

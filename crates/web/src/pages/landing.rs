@@ -1,0 +1,93 @@
+//! `/`: what SlideRule private clusters are, and the way in (GitHub sign-in).
+
+use leptos::prelude::*;
+
+use crate::components::title::set_page_title;
+use crate::config::WebConfig;
+
+/// The landing page.
+#[component]
+pub fn Landing() -> impl IntoView {
+    set_page_title("");
+    let config = expect_context::<WebConfig>();
+    let as_admin = RwSignal::new(false);
+
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let _as_admin = as_admin.get_untracked();
+        // TODO(sign-in): start the GitHub PKCE flow, asking for `sliderule:admin` when
+        // `_as_admin` is set; signed-in users are redirected to /clusters.
+    };
+
+    let public_cluster = config.public_cluster.clone().map(|name| {
+        let host = format!("{name}.{}", config.domain);
+        view! {
+            <p>
+                "Just want to process data? The public cluster at " <code>{host}</code>
+                " is open to everyone and needs no sign-in."
+            </p>
+        }
+    });
+
+    view! {
+        <div class="landing">
+            <section class="hero" aria-labelledby="landing-title">
+                <h1 id="landing-title">"Your own SlideRule cluster, when you need it"</h1>
+                <p class="lead">
+                    "SlideRule processes science data, such as ICESat-2 and GEDI, on demand in the cloud. "
+                    "A private cluster is a SlideRule deployment of your own on AWS: you choose how many "
+                    "nodes it has and how long it lives, nobody else's requests compete with yours, and it "
+                    "shuts itself down when its time is up."
+                </p>
+                <ul class="facts">
+                    <li>
+                        <strong>"Sized for the job"</strong>
+                        " — scale the number of nodes up or down while it runs."
+                    </li>
+                    <li>
+                        <strong>"Never forgotten"</strong>
+                        " — every cluster has a time-to-live and is deleted when it runs out."
+                    </li>
+                    <li>
+                        <strong>"Works with your tools"</strong>
+                        " — use it from the SlideRule Python client, reached at "
+                        <code>{format!("<cluster>.{}", config.domain)}</code> "."
+                    </li>
+                </ul>
+            </section>
+
+            <section class="card sign-in" aria-labelledby="sign-in-title">
+                <h2 id="sign-in-title">"Sign in"</h2>
+                <p>
+                    "Members of the SlideRule GitHub organization can deploy and manage clusters. "
+                    "Anyone with a GitHub account can sign in."
+                </p>
+                <form on:submit=on_submit>
+                    <div class="check">
+                        <input
+                            type="checkbox"
+                            id="sign-in-admin"
+                            aria-describedby="sign-in-admin-hint"
+                            prop:checked=move || as_admin.get()
+                            on:change=move |ev| as_admin.set(event_target_checked(&ev))
+                        />
+                        <label for="sign-in-admin">"Sign in as administrator"</label>
+                    </div>
+                    <p id="sign-in-admin-hint" class="hint">
+                        "For organization owners: gives access to every cluster and the report."
+                    </p>
+                    <button type="submit" class="button button-primary button-large">
+                        <svg class="icon" viewBox="0 0 16 16" aria-hidden="true" focusable="false">
+                            <path
+                                fill="currentColor"
+                                d="M8 0C3.58 0 0 3.58 0 8c0 3.54 2.29 6.53 5.47 7.59.4.07.55-.17.55-.38 0-.19-.01-.82-.01-1.49-2.01.37-2.53-.49-2.69-.94-.09-.23-.48-.94-.82-1.13-.28-.15-.68-.52-.01-.53.63-.01 1.08.58 1.23.82.72 1.21 1.87.87 2.33.66.07-.52.28-.87.51-1.07-1.78-.2-3.64-.89-3.64-3.95 0-.87.31-1.59.82-2.15-.08-.2-.36-1.02.08-2.12 0 0 .67-.21 2.2.82.64-.18 1.32-.27 2-.27.68 0 1.36.09 2 .27 1.53-1.04 2.2-.82 2.2-.82.44 1.1.16 1.92.08 2.12.51.56.82 1.27.82 2.15 0 3.07-1.87 3.75-3.65 3.95.29.25.54.73.54 1.48 0 1.07-.01 1.93-.01 2.2 0 .21.15.46.55.38A8.013 8.013 0 0016 8c0-4.42-3.58-8-8-8z"
+                            ></path>
+                        </svg>
+                        "Sign in with GitHub"
+                    </button>
+                </form>
+                {public_cluster}
+            </section>
+        </div>
+    }
+}

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Runs the SlideRule demo: builds the web client and starts everything on one origin at
+# http://127.0.0.1:8080 (emulated GitHub, simulated cloud, no configuration needed).
+# Extra arguments go to `sliderule-backend demo` (e.g. --bind 127.0.0.1:9000).
+source "$(dirname "$0")/lib/setup.sh"
+
+ensure_web_tools
+build_web
+step "starting the demo"
+cd "$ROOT"
+exec cargo run --quiet -p sliderule-backend -- demo "$@"

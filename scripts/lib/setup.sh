@@ -1,0 +1,98 @@
+# Idempotent installers shared by scripts/demo.sh and scripts/test.sh. Source it; each
+# ensure_* function returns at once when its tool is already there, so warm runs are quick.
+#
+# Versions are pinned where a mismatch breaks the build (see ../shared/spec/operations.md,
+# "Toolchain facts"): Trunk 0.21.14 (0.22 needs a newer rustc), wasm-bindgen-cli equal to the
+# wasm-bindgen in Cargo.lock, wasm-opt from npm binaryen 132 (Debian's 108 breaks the app).
+
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+TOOLS_CACHE="${SLIDERULE_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sliderule-dev}"
+TRUNK_VERSION="0.21.14"
+export PATH="$ROOT/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+export TRUNK_SKIP_VERSION_CHECK=true TRUNK_OFFLINE=true
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+
+step() { printf '\n==> %s\n' "$*"; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+ensure_wasm_target() {
+  rustup target list --installed | grep -qx wasm32-unknown-unknown && return 0
+  step "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+}
+
+ensure_trunk() {
+  if trunk --version 2>/dev/null | grep -q "$TRUNK_VERSION"; then return 0; fi
+  step "installing Trunk $TRUNK_VERSION (about 7 minutes, once)"
+  cargo install trunk --version "$TRUNK_VERSION" --locked
+}
+
+wasm_bindgen_version() {
+  grep -A1 '^name = "wasm-bindgen"$' "$ROOT/Cargo.lock" | sed -n 's/^version = "\(.*\)"/\1/p'
+}
+
+ensure_wasm_bindgen() {
+  local version
+  version="$(wasm_bindgen_version)"
+  if wasm-bindgen --version 2>/dev/null | grep -q "$version"; then return 0; fi
+  step "installing wasm-bindgen-cli $version (about 2 minutes, once)"
+  # Not --locked: one of its locked dependencies is missing from the registry.
+  cargo install wasm-bindgen-cli --version "$version"
+}
+
+ensure_node_packages() {
+  # npm ci is quick from npm's cache, but skip it when the lock file has not changed.
+  local stamp="$ROOT/node_modules/.package-lock.json"
+  if [ -f "$stamp" ] && cmp -s "$ROOT/package-lock.json" "$ROOT/node_modules/.sliderule-lock"; then
+    return 0
+  fi
+  step "installing npm packages (wasm-opt, Playwright)"
+  (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
+  cp "$ROOT/package-lock.json" "$ROOT/node_modules/.sliderule-lock"
+}
+
+ensure_chromium() {
+  if [ -x /usr/bin/chromium ]; then return 0; fi
+  step "installing Chromium from Debian"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium >/dev/null
+}
+
+MOTO_VENV="$TOOLS_CACHE/moto-venv"
+ensure_moto() {
+  if [ -x "$MOTO_VENV/bin/moto_server" ]; then return 0; fi
+  step "installing moto (the AWS emulator) into $MOTO_VENV"
+  python3 -m venv "$MOTO_VENV"
+  "$MOTO_VENV/bin/pip" install --quiet --disable-pip-version-check 'moto[server]>=5.2,<6'
+}
+export MOTO_SERVER="$MOTO_VENV/bin/moto_server"
+
+ensure_web_tools() {
+  ensure_wasm_target
+  ensure_trunk
+  ensure_wasm_bindgen
+  ensure_node_packages
+}
+
+# Builds the web client into dist/ with the wasm-release profile and wasm-opt, and prints sizes.
+build_web() {
+  step "building the web client (release)"
+  (cd "$ROOT" && trunk build --release --offline >/dev/null)
+  report_web_size
+}
+
+report_web_size() {
+  local wasm raw gz total total_gz
+  wasm="$(ls "$ROOT"/dist/*.wasm | head -n1)"
+  raw=$(wc -c <"$wasm")
+  gz=$(gzip -9 -c "$wasm" | wc -c)
+  total=$(cat "$ROOT"/dist/* 2>/dev/null | wc -c)
+  total_gz=0
+  for f in "$ROOT"/dist/*; do
+    [ -f "$f" ] && total_gz=$((total_gz + $(gzip -9 -c "$f" | wc -c)))
+  done
+  printf 'web client: %s %d bytes raw, %d bytes gzip; all of dist/: %d bytes raw, %d bytes gzip\n' \
+    "$(basename "$wasm")" "$raw" "$gz" "$total" "$total_gz"
+}
