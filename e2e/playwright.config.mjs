@@ -22,11 +22,11 @@ function freePort() {
 
 // Playwright evaluates this file again in every worker; workers inherit the environment, so
 // the port and data directory are chosen once, in the main process.
-process.env.SLIDERULE_E2E_PORT ??= String(await freePort());
-process.env.SLIDERULE_E2E_DATA ??= mkdtempSync(path.join(tmpdir(), 'sliderule-e2e-'));
-const port = process.env.SLIDERULE_E2E_PORT;
+process.env.E2E_PORT ??= String(await freePort());
+process.env.E2E_DATA_DIR ??= mkdtempSync(path.join(tmpdir(), 'sliderule-e2e-'));
+const port = process.env.E2E_PORT;
 const baseURL = `http://127.0.0.1:${port}`;
-const backend = process.env.SLIDERULE_BACKEND ?? path.join(root, 'target/debug/sliderule-backend');
+const backend = process.env.E2E_BACKEND ?? path.join(root, 'target/debug/sliderule-backend');
 
 export const chromiumArgs = [
   '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -53,7 +53,7 @@ export default defineConfig({
     command: [
       JSON.stringify(backend), 'demo',
       '--bind', `127.0.0.1:${port}`,
-      '--data-dir', JSON.stringify(process.env.SLIDERULE_E2E_DATA),
+      '--data-dir', JSON.stringify(process.env.E2E_DATA_DIR),
       '--dist', JSON.stringify(path.join(root, 'dist')),
     ].join(' '),
     url: `${baseURL}/health`,

@@ -17,13 +17,18 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "cargo clippy (web client, wasm32)"
 cargo clippy -p sliderule-web --target wasm32-unknown-unknown --locked -- -D warnings
 
+logs="$(mktemp -d)"
 step "cargo test"
-cargo test --workspace --locked
+cargo test --workspace --locked 2>&1 | tee "$logs/cargo-test.log"
 
 build_web
 
 step "browser tests (Playwright on Debian Chromium)"
 cargo build --quiet -p sliderule-backend --locked
-npx playwright test --config e2e/playwright.config.mjs
+npx playwright test --config e2e/playwright.config.mjs 2>&1 | tee "$logs/e2e.log"
 
-printf '\nall tests passed in %ds\n' "$(( $(date +%s) - started ))"
+# Only reached when everything passed (set -e): one closing line with the totals.
+rust=$(grep -Eo 'test result: ok\. [0-9]+ passed' "$logs/cargo-test.log" | awk '{n += $4} END {print n + 0}')
+browser=$(grep -Eo '^ *[0-9]+ passed' "$logs/e2e.log" | awk '{n += $1} END {print n + 0}')
+printf '\nRust tests: %d, browser tests: %d, in %ds\n' "$rust" "$browser" "$(( $(date +%s) - started ))"
+printf 'tests: %d passed, 0 failed\n' "$((rust + browser))"

@@ -8,7 +8,7 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-TOOLS_CACHE="${SLIDERULE_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sliderule-dev}"
+TOOLS_CACHE="${SRDEV_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sliderule-dev}"
 TRUNK_VERSION="0.21.14"
 export PATH="$ROOT/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 export TRUNK_SKIP_VERSION_CHECK=true TRUNK_OFFLINE=true

@@ -12,6 +12,17 @@ pub use sliderule_protocol::WebConfig;
 /// `/clusters/alice` still find it at the site root.
 pub const CONFIG_PATH: &str = "/config.json";
 
+/// Where a cluster is reached, `<name>.<domain>`; `None` when the domain is an IP address (the
+/// single-origin demo), where clusters have no host names of their own to show.
+pub fn cluster_host(config: &WebConfig, name: &str) -> Option<String> {
+    let host = config.domain.split(':').next().unwrap_or_default();
+    if host.parse::<std::net::IpAddr>().is_ok() {
+        None
+    } else {
+        Some(format!("{name}.{}", config.domain))
+    }
+}
+
 /// Why the configuration could not be used. Each variant knows what an operator should do.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ConfigError {
@@ -247,5 +258,24 @@ mod tests {
             assert!(!e.title().is_empty() && !e.remedy().is_empty());
             assert!(e.to_string().contains(CONFIG_PATH));
         }
+    }
+
+    #[test]
+    fn cluster_hosts_are_named_under_a_domain_but_not_under_an_ip_address() {
+        let mut config = parse(
+            r#"{"authenticator_url":"http://a","provisioner_url":"http://b","domain":"slideruleearth.io"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            cluster_host(&config, "bob").as_deref(),
+            Some("bob.slideruleearth.io")
+        );
+        config.domain = "127.0.0.1".into();
+        assert_eq!(cluster_host(&config, "bob"), None);
+        config.domain = "localhost:8443".into();
+        assert_eq!(
+            cluster_host(&config, "bob").as_deref(),
+            Some("bob.localhost:8443")
+        );
     }
 }

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use super::title::PRODUCT_NAME;
-use crate::config::WebConfig;
+use crate::config::{WebConfig, cluster_host};
 
 /// Wraps a routed page. Must be rendered inside the `Router`, because `A` needs it.
 #[component]
@@ -54,10 +54,15 @@ pub fn Layout(children: Children) -> impl IntoView {
         </main>
         <footer class="site-footer">
             <div class="container footer-inner">
-                <p>
-                    "Private clusters on " <strong>{config.domain.clone()}</strong>
-                    " are reachable at " <code>{format!("<name>.{}", config.domain)}</code> "."
-                </p>
+                {cluster_host(&config, "<name>")
+                    .map(|host| {
+                        view! {
+                            <p>
+                                "Private clusters on " <strong>{config.domain.clone()}</strong>
+                                " are reachable at " <code>{host}</code> "."
+                            </p>
+                        }
+                    })}
                 <p>
                     <a href="https://slideruleearth.io" rel="external noopener">
                         "About SlideRule"

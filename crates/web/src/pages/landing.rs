@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::components::title::set_page_title;
-use crate::config::WebConfig;
+use crate::config::{WebConfig, cluster_host};
 
 /// The landing page.
 #[component]
@@ -20,7 +20,7 @@ pub fn Landing() -> impl IntoView {
     };
 
     let public_cluster = config.public_cluster.clone().map(|name| {
-        let host = format!("{name}.{}", config.domain);
+        let host = cluster_host(&config, &name).unwrap_or(name);
         view! {
             <p>
                 "Just want to process data? The public cluster at " <code>{host}</code>
@@ -50,8 +50,9 @@ pub fn Landing() -> impl IntoView {
                     </li>
                     <li>
                         <strong>"Works with your tools"</strong>
-                        " — use it from the SlideRule Python client, reached at "
-                        <code>{format!("<cluster>.{}", config.domain)}</code> "."
+                        " — use it from the SlideRule Python client"
+                        {cluster_host(&config, "<cluster>")
+                            .map(|host| view! { ", reached at " <code>{host}</code> })} "."
                     </li>
                 </ul>
             </section>
