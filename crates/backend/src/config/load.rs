@@ -189,6 +189,15 @@ mod tests {
         load(Mode::Demo, sources)
     }
 
+    /// Loads a configuration file with this text, as demo mode.
+    fn demo_file(text: &str) -> Result<Config, ConfigError> {
+        let f = file(text);
+        demo(ConfigSources {
+            file: Some(f.path()),
+            ..Default::default()
+        })
+    }
+
     #[test]
     fn demo_starts_with_no_configuration_at_all() {
         let config = demo(ConfigSources::default()).unwrap();
@@ -199,47 +208,27 @@ mod tests {
 
     #[test]
     fn unknown_key_in_file_is_named_with_its_section() {
-        let f = file("[github]\norgg = \"x\"\n");
-        let err = demo(ConfigSources {
-            file: Some(f.path()),
-            ..Default::default()
-        })
-        .unwrap_err();
+        let err = demo_file("[github]\norgg = \"x\"\n").unwrap_err();
         assert_eq!(err.key, "github.orgg");
         assert!(err.problem.contains("unknown field"), "{}", err.problem);
     }
 
     #[test]
     fn unknown_top_level_key_is_refused() {
-        let f = file("org = \"SlideRuleEarth\"\n");
-        let err = demo(ConfigSources {
-            file: Some(f.path()),
-            ..Default::default()
-        })
-        .unwrap_err();
+        let err = demo_file("org = \"SlideRuleEarth\"\n").unwrap_err();
         assert_eq!(err.key, "org");
     }
 
     #[test]
     fn wrong_type_names_the_key_and_the_expected_type() {
-        let f = file("[server]\nrequest_timeout_secs = \"soon\"\n");
-        let err = demo(ConfigSources {
-            file: Some(f.path()),
-            ..Default::default()
-        })
-        .unwrap_err();
+        let err = demo_file("[server]\nrequest_timeout_secs = \"soon\"\n").unwrap_err();
         assert_eq!(err.key, "server.request_timeout_secs");
         assert!(err.problem.contains("invalid type"), "{}", err.problem);
     }
 
     #[test]
     fn toml_syntax_error_names_the_file_and_line() {
-        let f = file("domain = \"a\"\n[github\n");
-        let err = demo(ConfigSources {
-            file: Some(f.path()),
-            ..Default::default()
-        })
-        .unwrap_err();
+        let err = demo_file("domain = \"a\"\n[github\n").unwrap_err();
         assert!(err.key.ends_with("line 2"), "{}", err.key);
     }
 
@@ -309,12 +298,8 @@ mod tests {
 
     #[test]
     fn unreadable_secret_file_names_the_key() {
-        let f = file("[github]\nclient_secret_file = \"/nonexistent/secret\"\n");
-        let err = demo(ConfigSources {
-            file: Some(f.path()),
-            ..Default::default()
-        })
-        .unwrap_err();
+        let err =
+            demo_file("[github]\nclient_secret_file = \"/nonexistent/secret\"\n").unwrap_err();
         assert_eq!(err.key, "github.client_secret_file");
         assert!(
             err.problem.contains("/nonexistent/secret"),
@@ -340,12 +325,7 @@ mod tests {
 
     #[test]
     fn redacted_output_hides_secrets() {
-        let f = file("[github]\nclient_secret = \"very-secret\"\n");
-        let config = demo(ConfigSources {
-            file: Some(f.path()),
-            ..Default::default()
-        })
-        .unwrap();
+        let config = demo_file("[github]\nclient_secret = \"very-secret\"\n").unwrap();
         let printed = config.to_redacted_toml();
         assert!(!printed.contains("very-secret"));
         assert!(printed.contains("client_secret = \"***\""), "{printed}");
