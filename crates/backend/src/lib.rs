@@ -8,5 +8,6 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod http;
+pub mod keys;
 pub mod server;
 pub mod telemetry;

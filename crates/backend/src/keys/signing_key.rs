@@ -1,0 +1,251 @@
+//! One RSA signing key: generated or loaded from PEM, with what we publish about it (the JWK in
+//! JWKS, the SPKI PEM that cluster load balancers download at boot).
+//!
+//! RSA comes from AWS-LC (`aws-lc-rs`), which is constant-time; the pure-Rust `rsa` crate has an
+//! open timing advisory (RUSTSEC-2023-0071). The key id is the key's RFC 7638 thumbprint, so the
+//! same key always has the same `kid` on every replica, with nothing to coordinate.
+
+use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der, PublicKeyX509Der};
+use aws_lc_rs::rsa::{KeyPair, KeySize};
+use aws_lc_rs::signature::KeyPair as _;
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
+use serde::Serialize;
+use sliderule_protocol::authenticator::keys::Jwk;
+
+/// RSA modulus sizes we sign with; 2048 is the default (and all SlideRule clusters need).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
+pub enum KeyBits {
+    #[default]
+    #[serde(rename = "2048")]
+    Rsa2048,
+    #[serde(rename = "3072")]
+    Rsa3072,
+    #[serde(rename = "4096")]
+    Rsa4096,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("the key is not PEM: {0}")]
+    NotPem(String),
+    #[error("the PEM holds no RSA private key (PKCS#8 or PKCS#1) that AWS-LC accepts: {0}")]
+    Rejected(String),
+    #[error("RSA keys must be 2048, 3072 or 4096 bits; this one has {0}")]
+    UnsupportedSize(usize),
+    #[error("the cryptography library failed: {0}")]
+    Crypto(&'static str),
+    #[error("signing failed: {0}")]
+    Signing(#[from] jsonwebtoken::errors::Error),
+}
+
+pub struct SigningKey {
+    kid: String,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    jwk: Jwk,
+    public_pem: String,
+    private_pem: String,
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SigningKey {
+    pub fn generate(bits: KeyBits) -> Result<Self, KeyError> {
+        let size = match bits {
+            KeyBits::Rsa2048 => KeySize::Rsa2048,
+            KeyBits::Rsa3072 => KeySize::Rsa3072,
+            KeyBits::Rsa4096 => KeySize::Rsa4096,
+        };
+        let pair = KeyPair::generate(size).map_err(|_| KeyError::Crypto("RSA key generation"))?;
+        Self::from_pair(pair)
+    }
+
+    /// Reads a private key from PEM: PKCS#8 (`BEGIN PRIVATE KEY`, what we write) or PKCS#1
+    /// (`BEGIN RSA PRIVATE KEY`, what `openssl genrsa` writes).
+    pub fn from_pem(text: &str) -> Result<Self, KeyError> {
+        let (label, der) = decode_pem(text)?;
+        let pair = match label.as_str() {
+            "PRIVATE KEY" => KeyPair::from_pkcs8(&der),
+            "RSA PRIVATE KEY" => KeyPair::from_der(&der),
+            other => return Err(KeyError::NotPem(format!("unexpected PEM label {other:?}"))),
+        }
+        .map_err(|e| KeyError::Rejected(e.to_string()))?;
+        Self::from_pair(pair)
+    }
+
+    fn from_pair(pair: KeyPair) -> Result<Self, KeyError> {
+        let bits = pair.public_modulus_len() * 8;
+        if ![2048, 3072, 4096].contains(&bits) {
+            return Err(KeyError::UnsupportedSize(bits));
+        }
+        let public = pair.public_key();
+        let n = URL_SAFE_NO_PAD.encode(public.modulus().big_endian_without_leading_zero());
+        let e = URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero());
+        let kid = thumbprint(&n, &e);
+
+        let spki: PublicKeyX509Der<'static> = public
+            .as_der()
+            .map_err(|_| KeyError::Crypto("public key export"))?;
+        let pkcs8: Pkcs8V1Der<'static> = pair
+            .as_der()
+            .map_err(|_| KeyError::Crypto("private key export"))?;
+        let public_pem = encode_pem("PUBLIC KEY", spki.as_ref());
+        let private_pem = encode_pem("PRIVATE KEY", pkcs8.as_ref());
+        let encoding = EncodingKey::from_rsa_pem(private_pem.as_bytes())?;
+        let decoding = DecodingKey::from_rsa_components(&n, &e)?;
+        Ok(Self {
+            jwk: Jwk::rs256(kid.clone(), n, e),
+            kid,
+            encoding,
+            decoding,
+            public_pem,
+            private_pem,
+        })
+    }
+
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    pub fn jwk(&self) -> &Jwk {
+        &self.jwk
+    }
+
+    /// The public key as SPKI PEM (`BEGIN PUBLIC KEY`), what `GET /auth/pem` serves.
+    pub fn public_pem(&self) -> &str {
+        &self.public_pem
+    }
+
+    /// The private key as PKCS#8 PEM, for writing to the key directory (mode 0600) only.
+    pub fn private_pem(&self) -> &str {
+        &self.private_pem
+    }
+
+    pub(crate) fn decoding_key(&self) -> &DecodingKey {
+        &self.decoding
+    }
+
+    /// Signs `claims` as an RS256 JWT with header `{"alg":"RS256","typ":"JWT","kid":…}`.
+    pub fn sign<C: Serialize>(&self, claims: &C) -> Result<String, KeyError> {
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some(self.kid.clone());
+        Ok(jsonwebtoken::encode(&header, claims, &self.encoding)?)
+    }
+}
+
+/// RFC 7638: SHA-256 over the required members in lexicographic order, no whitespace.
+fn thumbprint(n: &str, e: &str) -> String {
+    let canonical = format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#);
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, canonical.as_bytes());
+    URL_SAFE_NO_PAD.encode(digest.as_ref())
+}
+
+fn encode_pem(label: &str, der: &[u8]) -> String {
+    let body = STANDARD.encode(der);
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for line in body.as_bytes().chunks(64) {
+        // Base64 output is ASCII, so every chunk is valid UTF-8.
+        out.push_str(std::str::from_utf8(line).unwrap_or_default());
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
+}
+
+fn decode_pem(text: &str) -> Result<(String, Vec<u8>), KeyError> {
+    let text = text.trim();
+    let first = text.lines().next().unwrap_or_default();
+    let label = first
+        .strip_prefix("-----BEGIN ")
+        .and_then(|rest| rest.strip_suffix("-----"))
+        .ok_or_else(|| KeyError::NotPem("no BEGIN line".into()))?;
+    let end = format!("-----END {label}-----");
+    let body: String = text
+        .lines()
+        .skip(1)
+        .take_while(|line| *line != end)
+        .collect::<Vec<_>>()
+        .concat();
+    if !text.lines().any(|line| line == end) {
+        return Err(KeyError::NotPem(format!("no {end} line")));
+    }
+    let der = STANDARD
+        .decode(body.trim())
+        .map_err(|e| KeyError::NotPem(e.to_string()))?;
+    Ok((label.to_owned(), der))
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use std::sync::{Arc, OnceLock};
+
+    /// RSA generation takes a moment; tests share one key.
+    pub(crate) fn test_key() -> Arc<SigningKey> {
+        static KEY: OnceLock<Arc<SigningKey>> = OnceLock::new();
+        KEY.get_or_init(|| Arc::new(SigningKey::generate(KeyBits::Rsa2048).unwrap()))
+            .clone()
+    }
+
+    #[test]
+    fn a_key_survives_its_own_pem() {
+        let key = test_key();
+        let again = SigningKey::from_pem(key.private_pem()).unwrap();
+        assert_eq!(again.kid(), key.kid());
+        assert_eq!(again.jwk(), key.jwk());
+        assert_eq!(again.public_pem(), key.public_pem());
+    }
+
+    #[test]
+    fn the_kid_is_the_rfc7638_thumbprint() {
+        let key = test_key();
+        let jwk = key.jwk();
+        assert_eq!(key.kid(), thumbprint(&jwk.n, &jwk.e));
+        assert_eq!(key.kid().len(), 43, "base64url of 32 bytes");
+        assert_eq!(jwk.e, "AQAB");
+        assert_eq!(
+            (jwk.kty.as_str(), jwk.alg.as_str(), jwk.use_.as_str()),
+            ("RSA", "RS256", "sig")
+        );
+    }
+
+    #[test]
+    fn the_public_pem_is_spki_in_64_column_lines() {
+        let pem = test_key().public_pem().to_owned();
+        assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----\n"));
+        assert!(pem.ends_with("-----END PUBLIC KEY-----\n"));
+        assert!(pem.lines().all(|line| line.len() <= 64));
+        let (label, der) = decode_pem(&pem).unwrap();
+        assert_eq!(label, "PUBLIC KEY");
+        assert!(der.len() > 256, "a 2048-bit SPKI is about 294 bytes");
+    }
+
+    #[test]
+    fn debug_never_prints_key_material() {
+        let key = test_key();
+        let printed = format!("{key:?}");
+        assert!(printed.contains(key.kid()));
+        assert!(!printed.contains("PRIVATE"));
+    }
+
+    #[test]
+    fn garbage_is_refused_with_a_reason() {
+        assert!(matches!(
+            SigningKey::from_pem("hello"),
+            Err(KeyError::NotPem(_))
+        ));
+        let bad = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
+        assert!(matches!(
+            SigningKey::from_pem(bad),
+            Err(KeyError::Rejected(_))
+        ));
+    }
+}
