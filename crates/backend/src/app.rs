@@ -8,6 +8,7 @@ use crate::config::{Config, Mode};
 use crate::http::host::HostRouting;
 use crate::http::metrics::Metrics;
 use crate::http::spa::SpaFiles;
+use crate::keys::KeySet;
 
 #[derive(Clone)]
 pub struct AppState(Arc<App>);
@@ -26,11 +27,13 @@ pub struct App {
     pub metrics: Arc<Metrics>,
     pub spa: SpaFiles,
     pub host_routing: Option<HostRouting>,
+    /// The keys we sign with and publish.
+    pub keys: KeySet,
 }
 
 impl AppState {
     /// `local_addr` is the address actually bound (port 0 resolved), used to derive public URLs.
-    pub fn new(config: Config, local_addr: SocketAddr) -> Self {
+    pub fn new(config: Config, keys: KeySet, local_addr: SocketAddr) -> Self {
         let urls = PublicUrls::derive(&config, local_addr);
         let host_routing = config.domain.as_deref().map(HostRouting::new);
         let spa = SpaFiles::new(config.web.dist_dir.clone());
@@ -40,6 +43,7 @@ impl AppState {
             metrics: Metrics::new(),
             spa,
             host_routing,
+            keys,
         }))
     }
 }

@@ -175,10 +175,16 @@ fn serve(config: Config) -> ExitCode {
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
+        Err(e) => match e.downcast_ref::<crate::keys::KeyLoadError>() {
+            Some(crate::keys::KeyLoadError::Config(config_error)) => {
+                eprintln!("error: configuration: {config_error}");
+                ExitCode::from(2)
+            }
+            _ => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
     }
 }
 

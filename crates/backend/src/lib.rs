@@ -5,6 +5,7 @@
 //! port; `main.rs` only calls [`cli::run`].
 
 pub mod app;
+pub mod authenticator;
 pub mod cli;
 pub mod config;
 pub mod http;

@@ -25,12 +25,16 @@ pub struct Application {
 }
 
 impl Application {
+    /// Loads the signing keys and binds. A key file the configuration points at but that cannot
+    /// be used fails as a [`crate::keys::KeyLoadError::Config`], which the CLI reports like any
+    /// configuration error.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let keys = crate::keys::load(&config)?;
         let listener = TcpListener::bind(config.bind)
             .await
             .with_context(|| format!("cannot listen on {}", config.bind))?;
         let local_addr = listener.local_addr()?;
-        let state = AppState::new(config, local_addr);
+        let state = AppState::new(config, keys, local_addr);
         Ok(Self { listener, state })
     }
 

@@ -39,7 +39,7 @@ pub struct Readiness {
 }
 
 pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
-    let checks = vec![web_client_check(&state)];
+    let checks = vec![signing_key_check(&state), web_client_check(&state)];
     let ok = checks.iter().all(|c| c.ok);
     let status = if ok {
         StatusCode::OK
@@ -51,6 +51,19 @@ pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Readiness
         checks,
     };
     (status, Json(body))
+}
+
+/// A token can be signed with the current key and verified against what we publish.
+fn signing_key_check(state: &AppState) -> Check {
+    let keys = &state.keys;
+    let signed = keys.signing().sign(&serde_json::json!({ "probe": true }));
+    let published = keys.find(keys.signing().kid()).is_some();
+    let ok = signed.is_ok() && published;
+    Check {
+        name: "signing_key",
+        ok,
+        detail: (!ok).then(|| "the signing key cannot sign or is not published".to_owned()),
+    }
 }
 
 /// The web client is optional (a CDN may host it), so a missing `dist/` is reported, not fatal.

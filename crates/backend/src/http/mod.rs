@@ -36,6 +36,7 @@ pub fn router(state: AppState) -> Router {
         .route("/ready", get(health::ready))
         .route("/metrics", get(metrics::handler))
         .route("/config.json", get(spa::web_config))
+        .merge(crate::authenticator::routes())
         .fallback(spa::fallback)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -5,6 +5,7 @@
 //! persistence in the data directory and the `keys` subcommands build on [`KeySet`].
 
 mod signing_key;
+mod storage;
 mod verify;
 
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use std::sync::Arc;
 use sliderule_protocol::authenticator::keys::Jwks;
 
 pub use signing_key::{KeyBits, KeyError, SigningKey};
+pub use storage::{KeyLoadError, load};
 pub use verify::{Expected, TokenError, verify};
 
 #[derive(Debug, Clone)]

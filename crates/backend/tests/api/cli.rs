@@ -122,3 +122,22 @@ async fn demo_starts_on_a_free_port_and_stops_cleanly_on_sigterm() {
         .unwrap();
     assert_eq!(exit.code(), Some(0), "graceful shutdown exits 0");
 }
+
+#[test]
+fn an_unreadable_signing_key_file_stops_start_up_with_exit_code_2() {
+    let data = tempfile::TempDir::new().unwrap();
+    let output = Command::new(BINARY)
+        .args(["demo", "--bind", "127.0.0.1:0", "--data-dir"])
+        .arg(data.path())
+        .env_clear()
+        .env(
+            "SLIDERULE_AUTHENTICATOR__SIGNING_KEY_FILE",
+            "/nonexistent/signing.pem",
+        )
+        .output()
+        .expect("binary runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_one_line_error(&stderr, "authenticator.signing_key_file");
+    assert!(stderr.contains("/nonexistent/signing.pem"), "{stderr}");
+}

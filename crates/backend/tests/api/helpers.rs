@@ -3,13 +3,19 @@
 
 use std::path::Path;
 
+use std::sync::OnceLock;
+
+use sliderule_backend::app::AppState;
 use sliderule_backend::config::{self, ConfigSources, Mode};
+use sliderule_backend::keys::{KeyBits, SigningKey};
 use sliderule_backend::server::Application;
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 
 pub struct TestApp {
     pub address: String,
+    /// The running application's state, for tests that need its keys or configuration.
+    pub state: AppState,
     pub client: reqwest::Client,
     _dist: TempDir,
     _data: TempDir,
@@ -35,10 +41,14 @@ impl TestApp {
         if options.with_web_client {
             write_web_client(dist.path());
         }
+        // RSA generation takes a moment: every test app signs with one key made once.
+        let key_file = data.path().join("signing.pem");
+        std::fs::write(&key_file, test_signing_key_pem()).expect("write the test key");
         let mut flags = vec![
             ("bind", toml::Value::String("127.0.0.1:0".into())),
             ("data_dir", path_value(data.path())),
             ("web.dist_dir", path_value(dist.path())),
+            ("authenticator.signing_key_file", path_value(&key_file)),
         ];
         flags.extend(options.values);
         let config = config::load(
@@ -51,6 +61,7 @@ impl TestApp {
         .expect("test configuration is valid");
         let app = Application::build(config).await.expect("application binds");
         let address = format!("http://{}", app.local_addr());
+        let state = app.state().clone();
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(app.run_until(async {
             let _ = stopped.await;
@@ -61,6 +72,7 @@ impl TestApp {
             .expect("http client");
         Self {
             address,
+            state,
             client,
             _dist: dist,
             _data: data,
@@ -97,6 +109,16 @@ impl Drop for TestApp {
             let _ = stop.send(());
         }
     }
+}
+
+fn test_signing_key_pem() -> &'static str {
+    static PEM: OnceLock<String> = OnceLock::new();
+    PEM.get_or_init(|| {
+        SigningKey::generate(KeyBits::Rsa2048)
+            .expect("generate a test key")
+            .private_pem()
+            .to_owned()
+    })
 }
 
 fn path_value(path: &Path) -> toml::Value {

@@ -6,4 +6,5 @@ mod helpers;
 mod cli;
 mod foundation;
 mod host_routing;
+mod published_keys;
 mod web_client;
