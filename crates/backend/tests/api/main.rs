@@ -6,5 +6,5 @@ mod helpers;
 mod cli;
 mod foundation;
 mod host_routing;
-mod published_keys;
+mod published;
 mod web_client;

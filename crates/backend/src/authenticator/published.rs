@@ -1,13 +1,14 @@
-//! `GET /.well-known/jwks.json` and `GET /auth/pem` (with their v5 paths): the public keys
-//! clusters, API gateways and clients verify our tokens with.
+//! What the authenticator publishes for anyone: the keys that verify our tokens (JWKS and PEM,
+//! on the current and the v5 paths) and the discovery documents that point at everything else.
 //!
-//! Anyone may fetch them (`Access-Control-Allow-Origin: *`). JWKS may be cached for five minutes,
+//! Anyone may fetch them (`Access-Control-Allow-Origin: *`). They may be cached for five minutes,
 //! which is why a new key is published at least that long before it signs.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use sliderule_protocol::authenticator::discovery::DiscoveryDocument;
 
 use crate::app::AppState;
 
@@ -44,6 +45,15 @@ pub async fn pem(State(state): State<AppState>) -> Response {
         state.keys.signing().public_pem().to_owned(),
     )
         .into_response();
+    public_headers(&mut response);
+    response
+}
+
+/// `GET /.well-known/openid-configuration` and `GET /.well-known/oauth-authorization-server`:
+/// the same metadata (API Gateway's JWT authorizer reads the first, OAuth clients the second).
+pub async fn discovery(State(state): State<AppState>) -> Response {
+    let document = DiscoveryDocument::for_issuer(&state.urls.authenticator);
+    let mut response = Json(document).into_response();
     public_headers(&mut response);
     response
 }

@@ -1,4 +1,4 @@
-//! JWKS and PEM, on the current and the v5 paths.
+//! What the authenticator publishes: JWKS and PEM (current and v5 paths), discovery documents.
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use reqwest::StatusCode;
@@ -83,4 +83,75 @@ async fn ready_checks_the_signing_key() {
         .find(|c| c["name"] == "signing_key")
         .expect("a signing_key check");
     assert_eq!(check["ok"], true);
+}
+
+#[tokio::test]
+async fn both_discovery_documents_describe_this_issuer() {
+    let app = TestApp::spawn().await;
+    let issuer = app.address.clone();
+    let mut documents = Vec::new();
+    for path in [
+        "/.well-known/openid-configuration",
+        "/.well-known/oauth-authorization-server",
+    ] {
+        let response = app.get(path).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        assert_eq!(response.headers()["access-control-allow-origin"], "*");
+        documents.push(response.text().await.unwrap());
+    }
+    assert_eq!(
+        documents[0], documents[1],
+        "the same bytes, lists in a fixed order"
+    );
+    let doc: Value = serde_json::from_str(&documents[0]).unwrap();
+    assert_eq!(doc["issuer"], issuer);
+    assert_eq!(
+        doc["authorization_endpoint"],
+        format!("{issuer}/auth/github/login")
+    );
+    assert_eq!(doc["token_endpoint"], format!("{issuer}/auth/github/token"));
+    assert_eq!(
+        doc["device_authorization_endpoint"],
+        format!("{issuer}/auth/github/device")
+    );
+    assert_eq!(doc["jwks_uri"], format!("{issuer}/.well-known/jwks.json"));
+    assert_eq!(doc["code_challenge_methods_supported"], json!(["S256"]));
+    assert_eq!(
+        doc["token_endpoint_auth_methods_supported"],
+        json!(["none"])
+    );
+    assert_eq!(
+        doc["id_token_signing_alg_values_supported"],
+        json!(["RS256"])
+    );
+    assert_eq!(
+        doc["grant_types_supported"],
+        json!([
+            "authorization_code",
+            "refresh_token",
+            "urn:ietf:params:oauth:grant-type:device_code"
+        ])
+    );
+}
+
+#[tokio::test]
+async fn the_discovered_jwks_uri_serves_the_keys() {
+    let app = TestApp::spawn().await;
+    let doc: Value = app
+        .get("/.well-known/openid-configuration")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let jwks_uri = doc["jwks_uri"].as_str().unwrap();
+    let jwks: Value = app
+        .client
+        .get(jwks_uri)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(jwks["keys"][0]["kid"], app.state.keys.signing().kid());
 }
