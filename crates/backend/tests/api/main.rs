@@ -5,6 +5,7 @@ mod helpers;
 
 mod cli;
 mod foundation;
+mod github_client;
 mod host_routing;
 mod published;
 mod web_client;
