@@ -4,7 +4,10 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::ops::Deref;
 use std::sync::Arc;
 
+use github_emulator::Emulator;
+
 use crate::config::{Config, Mode};
+use crate::github::{GitHub, HttpGitHub};
 use crate::http::host::HostRouting;
 use crate::http::metrics::Metrics;
 use crate::http::spa::SpaFiles;
@@ -29,22 +32,39 @@ pub struct App {
     pub host_routing: Option<HostRouting>,
     /// The keys we sign with and publish.
     pub keys: KeySet,
+    pub github: Arc<dyn GitHub>,
+    /// Demo mode's in-process GitHub, mounted under `/_github/`.
+    pub emulator: Option<Emulator>,
 }
 
 impl AppState {
     /// `local_addr` is the address actually bound (port 0 resolved), used to derive public URLs.
-    pub fn new(config: Config, keys: KeySet, local_addr: SocketAddr) -> Self {
+    pub fn new(
+        config: Config,
+        keys: KeySet,
+        emulator: Option<Emulator>,
+        local_addr: SocketAddr,
+    ) -> anyhow::Result<Self> {
         let urls = PublicUrls::derive(&config, local_addr);
+        let mut github_config = config.github.clone();
+        if emulator.is_some() {
+            let emulated = format!("{}{}", urls.authenticator, crate::demo::GITHUB_MOUNT);
+            github_config.web_url = emulated.clone();
+            github_config.api_url = emulated;
+        }
+        let github: Arc<dyn GitHub> = Arc::new(HttpGitHub::new(&github_config)?);
         let host_routing = config.domain.as_deref().map(HostRouting::new);
         let spa = SpaFiles::new(config.web.dist_dir.clone());
-        Self(Arc::new(App {
+        Ok(Self(Arc::new(App {
             config,
             urls,
             metrics: Metrics::new(),
             spa,
             host_routing,
             keys,
-        }))
+            github,
+            emulator,
+        })))
     }
 }
 

@@ -175,17 +175,27 @@ fn serve(config: Config) -> ExitCode {
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => match e.downcast_ref::<crate::keys::KeyLoadError>() {
-            Some(crate::keys::KeyLoadError::Config(config_error)) => {
+        Err(e) => match configuration_error(&e) {
+            Some(config_error) => {
                 eprintln!("error: configuration: {config_error}");
                 ExitCode::from(2)
             }
-            _ => {
+            None => {
                 eprintln!("error: {e:#}");
                 ExitCode::FAILURE
             }
         },
     }
+}
+
+/// A start-up failure caused by the configuration (a key file, a seed file), if it is one.
+fn configuration_error(error: &anyhow::Error) -> Option<&config::ConfigError> {
+    error.downcast_ref::<config::ConfigError>().or_else(|| {
+        match error.downcast_ref::<crate::keys::KeyLoadError>() {
+            Some(crate::keys::KeyLoadError::Config(e)) => Some(e),
+            _ => None,
+        }
+    })
 }
 
 /// Plain lines on stdout for people and scripts (the JSON log goes alongside).
@@ -194,6 +204,16 @@ fn announce(mode: Mode, app: &Application) {
     println!("listening on http://{}", app.local_addr());
     if mode == Mode::Demo {
         println!("SlideRule demo: open {} in your browser", state.urls.web);
+        if let Some(emulator) = &state.emulator {
+            println!(
+                "Demo GitHub ({}/, organization {}); sign in as:",
+                format_args!("{}{}", state.urls.authenticator, crate::demo::GITHUB_MOUNT),
+                emulator.org()
+            );
+            for line in crate::demo::describe_users(&emulator.seed()) {
+                println!("{line}");
+            }
+        }
         if !state.config.web.dist_dir.join("index.html").is_file() {
             println!(
                 "note: no web client in {}; build it with `trunk build --release` (./scripts/demo.sh does)",

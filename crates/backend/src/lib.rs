@@ -8,6 +8,7 @@ pub mod app;
 pub mod authenticator;
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod github;
 pub mod http;
 pub mod keys;

@@ -16,7 +16,7 @@ use tower::Layer;
 use tower::util::MapRequestLayer;
 
 use crate::app::AppState;
-use crate::config::Config;
+use crate::config::{Config, Mode};
 use crate::http;
 
 pub struct Application {
@@ -30,11 +30,15 @@ impl Application {
     /// configuration error.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let keys = crate::keys::load(&config)?;
+        let emulator = match config.mode {
+            Mode::Demo => Some(crate::demo::emulator(crate::demo::load_seed(&config)?)),
+            Mode::Serve => None,
+        };
         let listener = TcpListener::bind(config.bind)
             .await
             .with_context(|| format!("cannot listen on {}", config.bind))?;
         let local_addr = listener.local_addr()?;
-        let state = AppState::new(config, keys, local_addr);
+        let state = AppState::new(config, keys, emulator, local_addr)?;
         Ok(Self { listener, state })
     }
 

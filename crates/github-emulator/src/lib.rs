@@ -93,6 +93,11 @@ impl Emulator {
     }
 
     /// The seed's organization login.
+    /// The seed it started from (membership changes made since are not reflected).
+    pub fn seed(&self) -> Seed {
+        self.with_state(|state| state.seed.clone())
+    }
+
     pub fn org(&self) -> String {
         self.with_state(|state| state.seed.org.clone())
     }

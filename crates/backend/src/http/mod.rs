@@ -31,7 +31,11 @@ pub fn router(state: AppState) -> Router {
     let timeout = Duration::from_secs(state.config.server.request_timeout_secs);
     let body_limit = state.config.server.body_limit_bytes;
 
-    Router::new()
+    let mut router = Router::new();
+    if let Some(emulator) = &state.emulator {
+        router = router.nest_service(crate::demo::GITHUB_MOUNT, emulator.router());
+    }
+    router
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
         .route("/metrics", get(metrics::handler))

@@ -141,3 +141,57 @@ fn an_unreadable_signing_key_file_stops_start_up_with_exit_code_2() {
     assert_one_line_error(&stderr, "authenticator.signing_key_file");
     assert!(stderr.contains("/nonexistent/signing.pem"), "{stderr}");
 }
+
+#[tokio::test]
+async fn demo_prints_its_users() {
+    use tokio::io::AsyncBufReadExt;
+
+    let data = tempfile::TempDir::new().unwrap();
+    let mut child = tokio::process::Command::new(BINARY)
+        .args(["demo", "--bind", "127.0.0.1:0", "--data-dir"])
+        .arg(data.path())
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("demo starts");
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let banner = tokio::time::timeout(Duration::from_secs(30), async {
+        let mut banner = String::new();
+        while let Some(line) = lines.next_line().await.unwrap() {
+            banner.push_str(&line);
+            banner.push('\n');
+            if line.contains("dave") {
+                break;
+            }
+        }
+        banner
+    })
+    .await
+    .expect("the banner is printed");
+    assert!(banner.contains("organization SlideRuleEarth"), "{banner}");
+    assert!(banner.contains("alice    organization admin"), "{banner}");
+    assert!(banner.contains("(token demo-pat-bob)"), "{banner}");
+}
+
+#[test]
+fn an_unreadable_github_seed_stops_the_demo_with_exit_code_2() {
+    let data = tempfile::TempDir::new().unwrap();
+    let output = Command::new(BINARY)
+        .args([
+            "demo",
+            "--bind",
+            "127.0.0.1:0",
+            "--github-seed",
+            "/nonexistent/seed.toml",
+            "--data-dir",
+        ])
+        .arg(data.path())
+        .env_clear()
+        .output()
+        .expect("binary runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_one_line_error(&stderr, "demo.github_seed");
+}

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod cli;
+mod demo_github;
 mod foundation;
 mod github_client;
 mod host_routing;

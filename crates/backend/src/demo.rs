@@ -1,0 +1,69 @@
+//! Demo mode's GitHub: the emulator mounted in-process under `/_github/`, seeded with the demo
+//! users (or `--github-seed`), and the backend's GitHub client pointed at it.
+
+use github_emulator::{Emulator, Membership, Seed};
+
+use crate::config::{Config, ConfigError};
+
+/// Where the emulator is mounted on the authenticator's origin.
+pub const GITHUB_MOUNT: &str = "/_github";
+
+/// The seed from `demo.github_seed`, or the built-in demo users.
+pub fn load_seed(config: &Config) -> Result<Seed, ConfigError> {
+    match &config.demo.github_seed {
+        None => Ok(Seed::demo()),
+        Some(path) => Seed::load(path)
+            .map_err(|e| ConfigError::new("demo.github_seed", format!("{}: {e}", path.display()))),
+    }
+}
+
+pub fn emulator(seed: Seed) -> Emulator {
+    Emulator::new(seed)
+}
+
+/// One line per seeded user, for the demo's start-up banner.
+pub fn describe_users(seed: &Seed) -> Vec<String> {
+    seed.users
+        .iter()
+        .map(|user| {
+            let standing = match user.membership {
+                Membership::Admin => "organization admin",
+                Membership::Member => "member",
+                Membership::Pending => "invited, not yet a member",
+                Membership::None => "GitHub user, not a member",
+            };
+            let teams = if user.teams.is_empty() {
+                String::new()
+            } else {
+                format!(", teams {}", user.teams.join(", "))
+            };
+            let token = user
+                .pats
+                .first()
+                .map(|pat| format!("  (token {pat})"))
+                .unwrap_or_default();
+            format!("  {:<8} {standing}{teams}{token}", user.login)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_banner_names_every_demo_user_and_their_standing() {
+        let lines = describe_users(&Seed::demo());
+        let text = lines.join("\n");
+        assert_eq!(lines.len(), 4);
+        assert!(text.contains("alice    organization admin"), "{text}");
+        assert!(
+            text.contains("bob      member, teams icesat2  (token demo-pat-bob)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("dave     GitHub user, not a member"),
+            "{text}"
+        );
+    }
+}
