@@ -1,6 +1,7 @@
 //! The authenticator: GitHub sign-in, our JWTs, and the keys and documents that let others
 //! verify them. Served at the root of `login.<domain>` or of the single origin.
 
+pub mod grant;
 mod published;
 
 use axum::Router;
