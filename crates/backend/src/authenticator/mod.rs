@@ -2,6 +2,7 @@
 //! verify them. Served at the root of `login.<domain>` or of the single origin.
 
 pub mod grant;
+pub mod identity;
 mod published;
 
 use axum::Router;

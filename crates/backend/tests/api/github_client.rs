@@ -2,26 +2,12 @@
 
 use std::time::Duration;
 
-use github_emulator::{Emulator, Endpoint, Fault, RunningEmulator, Seed};
-use sliderule_backend::config::GithubConfig;
+use github_emulator::{Endpoint, Fault, RunningEmulator, Seed};
 use sliderule_backend::github::{DevicePoll, GitHub, GitHubError, HttpGitHub, Membership};
 
-const ORG: &str = "SlideRuleEarth";
+use crate::helpers::emulator_with;
 
-async fn emulator_with(seed: Seed) -> (RunningEmulator, HttpGitHub) {
-    let running = Emulator::new(seed)
-        .spawn("127.0.0.1:0".parse().unwrap())
-        .await
-        .expect("emulator starts");
-    let config = GithubConfig {
-        web_url: running.url(),
-        api_url: running.url(),
-        client_id: Some("sliderule-test".into()),
-        ..GithubConfig::default()
-    };
-    let github = HttpGitHub::new(&config).unwrap();
-    (running, github)
-}
+const ORG: &str = "SlideRuleEarth";
 
 async fn demo() -> (RunningEmulator, HttpGitHub) {
     emulator_with(Seed::demo()).await

@@ -164,3 +164,24 @@ pub async fn envelope(response: reqwest::Response) -> (reqwest::StatusCode, Stri
             .to_owned(),
     )
 }
+
+/// The GitHub emulator on a free port, and the backend's GitHub client pointed at it.
+pub async fn emulator_with(
+    seed: github_emulator::Seed,
+) -> (
+    github_emulator::RunningEmulator,
+    sliderule_backend::github::HttpGitHub,
+) {
+    let running = github_emulator::Emulator::new(seed)
+        .spawn("127.0.0.1:0".parse().expect("an address"))
+        .await
+        .expect("emulator starts");
+    let config = sliderule_backend::config::GithubConfig {
+        web_url: running.url(),
+        api_url: running.url(),
+        client_id: Some("sliderule-test".into()),
+        ..Default::default()
+    };
+    let github = sliderule_backend::github::HttpGitHub::new(&config).expect("client");
+    (running, github)
+}

@@ -8,5 +8,6 @@ mod demo_github;
 mod foundation;
 mod github_client;
 mod host_routing;
+mod identity;
 mod published;
 mod web_client;
