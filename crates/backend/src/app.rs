@@ -6,12 +6,16 @@ use std::sync::Arc;
 
 use github_emulator::Emulator;
 
+use crate::authenticator::Authenticator;
+use crate::clock::Clock;
 use crate::config::{Config, Mode};
 use crate::github::{GitHub, HttpGitHub};
 use crate::http::host::HostRouting;
 use crate::http::metrics::Metrics;
+use crate::http::rate_limit::RateLimiter;
 use crate::http::spa::SpaFiles;
 use crate::keys::KeySet;
+use crate::store::Store;
 
 #[derive(Clone)]
 pub struct AppState(Arc<App>);
@@ -35,26 +39,55 @@ pub struct App {
     pub github: Arc<dyn GitHub>,
     /// Demo mode's in-process GitHub, mounted under `/_github/`.
     pub emulator: Option<Emulator>,
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub authenticator: Authenticator,
+    /// Per-IP limits of the sign-in endpoints.
+    pub auth_rate_limit: Arc<RateLimiter>,
+}
+
+/// What [`AppState::new`] is built from besides the configuration: the parts tests replace.
+pub struct Parts {
+    pub keys: KeySet,
+    pub emulator: Option<Emulator>,
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
 }
 
 impl AppState {
     /// `local_addr` is the address actually bound (port 0 resolved), used to derive public URLs.
-    pub fn new(
-        config: Config,
-        keys: KeySet,
-        emulator: Option<Emulator>,
-        local_addr: SocketAddr,
-    ) -> anyhow::Result<Self> {
+    pub fn new(config: Config, parts: Parts, local_addr: SocketAddr) -> anyhow::Result<Self> {
+        let Parts {
+            keys,
+            emulator,
+            store,
+            clock,
+        } = parts;
         let urls = PublicUrls::derive(&config, local_addr);
         let mut github_config = config.github.clone();
         if emulator.is_some() {
             let emulated = format!("{}{}", urls.authenticator, crate::demo::GITHUB_MOUNT);
             github_config.web_url = emulated.clone();
             github_config.api_url = emulated;
+            // The emulator takes any OAuth App; GitHub's authorize page needs some client id.
+            github_config
+                .client_id
+                .get_or_insert_with(|| "sliderule-demo".to_owned());
         }
         let github: Arc<dyn GitHub> = Arc::new(HttpGitHub::new(&github_config)?);
+        let authenticator = Authenticator::new(
+            &config,
+            &urls,
+            github.clone(),
+            &github_config,
+            store.clone(),
+        )?;
         let host_routing = config.domain.as_deref().map(HostRouting::new);
         let spa = SpaFiles::new(config.web.dist_dir.clone());
+        let auth_rate_limit = RateLimiter::new(
+            config.authenticator.rate_limit_per_sec,
+            config.authenticator.rate_limit_burst,
+        );
         Ok(Self(Arc::new(App {
             config,
             urls,
@@ -64,6 +97,10 @@ impl AppState {
             keys,
             github,
             emulator,
+            store,
+            clock,
+            authenticator,
+            auth_rate_limit,
         })))
     }
 }

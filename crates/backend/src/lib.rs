@@ -7,10 +7,12 @@
 pub mod app;
 pub mod authenticator;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod github;
 pub mod http;
 pub mod keys;
 pub mod server;
+pub mod store;
 pub mod telemetry;

@@ -6,6 +6,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -15,9 +16,11 @@ use tokio::net::TcpListener;
 use tower::Layer;
 use tower::util::MapRequestLayer;
 
-use crate::app::AppState;
+use crate::app::{AppState, Parts};
+use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, Mode};
 use crate::http;
+use crate::store::{SqliteStore, Store};
 
 pub struct Application {
     listener: TcpListener,
@@ -29,16 +32,28 @@ impl Application {
     /// be used fails as a [`crate::keys::KeyLoadError::Config`], which the CLI reports like any
     /// configuration error.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        Self::build_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    /// As [`Application::build`], with the clock tests control.
+    pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let keys = crate::keys::load(&config)?;
         let emulator = match config.mode {
             Mode::Demo => Some(crate::demo::emulator(crate::demo::load_seed(&config)?)),
             Mode::Serve => None,
         };
+        let store = open_store(&config)?;
         let listener = TcpListener::bind(config.bind)
             .await
             .with_context(|| format!("cannot listen on {}", config.bind))?;
         let local_addr = listener.local_addr()?;
-        let state = AppState::new(config, keys, emulator, local_addr)?;
+        let parts = Parts {
+            keys,
+            emulator,
+            store,
+            clock,
+        };
+        let state = AppState::new(config, parts, local_addr)?;
         Ok(Self { listener, state })
     }
 
@@ -107,4 +122,15 @@ pub async fn shutdown_signal() {
         () = ctrl_c => {},
         () = terminate => {},
     }
+}
+
+/// The configured store (`store.url`), or `state.db` in the data directory.
+fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    let path = match &config.store.url {
+        Some(url) => std::path::PathBuf::from(url.trim_start_matches("sqlite://")),
+        None => config.data_dir.join("state.db"),
+    };
+    let store = SqliteStore::open(&path)
+        .with_context(|| format!("cannot open the store at {}", path.display()))?;
+    Ok(Arc::new(store))
 }

@@ -21,7 +21,8 @@ use time::OffsetDateTime;
 use crate::github::Membership;
 
 /// How someone signed in; decides which scopes can be granted and how long the token lives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Flow {
     /// `POST /auth/github/pat`: member scopes at most, never owner (upstream rule).
     PersonalAccessToken,
@@ -45,7 +46,7 @@ impl Flow {
 }
 
 /// What GitHub says about a person.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct GitHubIdentity {
     pub login: String,
     pub github_id: u64,

@@ -102,7 +102,7 @@ impl Default for ServerConfig {
     }
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AuthenticatorConfig {
     /// The public base URL of the authenticator, the JWT `iss`. Derived when unset: the
@@ -112,6 +112,62 @@ pub struct AuthenticatorConfig {
     /// PEM file with the RSA signing key; generated into `data_dir` when unset.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signing_key_file: Option<PathBuf>,
+    /// Key that signs the OAuth `state` (any bytes, at least 32); generated into `data_dir` when
+    /// unset. Replicas must share it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state_key_file: Option<PathBuf>,
+    /// Access tokens of the web client's sign-in; it refreshes them.
+    pub browser_token_lifetime_secs: u64,
+    /// Access tokens of PAT and device logins; the official clients never refresh.
+    pub client_token_lifetime_secs: u64,
+    /// A refresh-token family dies this long after sign-in, however much it is used.
+    pub refresh_absolute_secs: u64,
+    /// A refresh-token family unused for this long dies.
+    pub refresh_idle_secs: u64,
+    /// A spent refresh token presented again within this window gets its successor, once.
+    pub refresh_grace_secs: u64,
+    /// Dynamically registered clients are forgotten after this many days unused.
+    pub client_unused_days: u64,
+    /// Members may deploy a cluster named after their login.
+    pub personal_clusters: bool,
+    /// Hosts (and their subdomains) the legacy and basic logins may redirect to. Default: the
+    /// domain, `localhost` and `127.0.0.1`.
+    pub allowed_redirect_hosts: Vec<String>,
+    /// Affiliates: people outside the organization who may use clusters (TOML or JSON file).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub affiliates_file: Option<PathBuf>,
+    pub member_max_nodes: u32,
+    pub member_max_ttl: u32,
+    pub owner_max_nodes: u32,
+    pub owner_max_ttl: u32,
+    /// Per client IP on `/auth/*`: sustained requests per second, and the burst above it.
+    pub rate_limit_per_sec: u32,
+    pub rate_limit_burst: u32,
+}
+
+impl Default for AuthenticatorConfig {
+    fn default() -> Self {
+        Self {
+            issuer: None,
+            signing_key_file: None,
+            state_key_file: None,
+            browser_token_lifetime_secs: 3600,
+            client_token_lifetime_secs: 12 * 3600,
+            refresh_absolute_secs: 14 * 24 * 3600,
+            refresh_idle_secs: 2 * 24 * 3600,
+            refresh_grace_secs: 5,
+            client_unused_days: 30,
+            personal_clusters: true,
+            allowed_redirect_hosts: Vec::new(),
+            affiliates_file: None,
+            member_max_nodes: 10,
+            member_max_ttl: 720,
+            owner_max_nodes: 500,
+            owner_max_ttl: 525_600,
+            rate_limit_per_sec: 10,
+            rate_limit_burst: 20,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -147,6 +203,10 @@ pub struct GithubConfig {
     pub service_token_file: Option<PathBuf>,
     pub web_url: String,
     pub api_url: String,
+    /// Every GitHub call gives up after this long (then the sign-in fails with 502).
+    pub timeout_secs: f64,
+    /// How long a membership answer is reused (at most 300).
+    pub membership_cache_secs: u64,
 }
 
 impl Default for GithubConfig {
@@ -160,6 +220,8 @@ impl Default for GithubConfig {
             service_token_file: None,
             web_url: "https://github.com".into(),
             api_url: "https://api.github.com".into(),
+            timeout_secs: 10.0,
+            membership_cache_secs: 300,
         }
     }
 }

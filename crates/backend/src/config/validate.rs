@@ -30,6 +30,22 @@ pub(super) fn validate(config: &Config) -> Result<(), ConfigError> {
     if let Some(issuer) = &config.authenticator.issuer {
         check_public_url("authenticator.issuer", issuer)?;
     }
+    validate_authenticator(&config.authenticator)?;
+    if config.github.membership_cache_secs > 300 {
+        return Err(ConfigError::new(
+            "github.membership_cache_secs",
+            format!(
+                "{} is too long: someone removed from the organization would keep access (at most 300)",
+                config.github.membership_cache_secs
+            ),
+        ));
+    }
+    if !(config.github.timeout_secs > 0.0 && config.github.timeout_secs <= 60.0) {
+        return Err(ConfigError::new(
+            "github.timeout_secs",
+            "must be more than 0 and at most 60",
+        ));
+    }
     for origin in &config.web.allowed_origins {
         check_origin(origin)?;
     }
@@ -73,6 +89,73 @@ fn validate_serve(config: &Config) -> Result<(), ConfigError> {
             "authenticator.issuer",
             "required in serve mode when neither domain is set nor bind is a loopback address",
         ));
+    }
+    Ok(())
+}
+
+fn validate_authenticator(auth: &super::AuthenticatorConfig) -> Result<(), ConfigError> {
+    let at_least_one = [
+        (
+            "authenticator.browser_token_lifetime_secs",
+            auth.browser_token_lifetime_secs,
+        ),
+        (
+            "authenticator.client_token_lifetime_secs",
+            auth.client_token_lifetime_secs,
+        ),
+        (
+            "authenticator.refresh_absolute_secs",
+            auth.refresh_absolute_secs,
+        ),
+        ("authenticator.refresh_idle_secs", auth.refresh_idle_secs),
+        ("authenticator.client_unused_days", auth.client_unused_days),
+        (
+            "authenticator.rate_limit_per_sec",
+            u64::from(auth.rate_limit_per_sec),
+        ),
+        (
+            "authenticator.rate_limit_burst",
+            u64::from(auth.rate_limit_burst),
+        ),
+        (
+            "authenticator.member_max_nodes",
+            u64::from(auth.member_max_nodes),
+        ),
+        (
+            "authenticator.member_max_ttl",
+            u64::from(auth.member_max_ttl),
+        ),
+        (
+            "authenticator.owner_max_nodes",
+            u64::from(auth.owner_max_nodes),
+        ),
+        ("authenticator.owner_max_ttl", u64::from(auth.owner_max_ttl)),
+    ];
+    for (key, value) in at_least_one {
+        if value == 0 {
+            return Err(ConfigError::new(key, "must be at least 1"));
+        }
+    }
+    if auth.refresh_grace_secs > 60 {
+        return Err(ConfigError::new(
+            "authenticator.refresh_grace_secs",
+            format!(
+                "{} is too long: a stolen refresh token could be replayed for that long (at most 60)",
+                auth.refresh_grace_secs
+            ),
+        ));
+    }
+    for host in &auth.allowed_redirect_hosts {
+        let valid = !host.is_empty()
+            && host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+        if !valid {
+            return Err(ConfigError::new(
+                "authenticator.allowed_redirect_hosts",
+                format!("{host:?} is not a host name"),
+            ));
+        }
     }
     Ok(())
 }

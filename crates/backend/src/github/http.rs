@@ -38,7 +38,11 @@ impl HttpGitHub {
             .map_err(|e| GitHubError::Unavailable(format!("cannot build an HTTP client: {e}")))?;
         Ok(Self {
             http,
-            timeout: TIMEOUT,
+            // Validated to (0, 60] at start; a default-constructed config uses the default.
+            timeout: Duration::try_from_secs_f64(config.timeout_secs)
+                .ok()
+                .filter(|t| !t.is_zero())
+                .unwrap_or(TIMEOUT),
             web_url: config.web_url.trim_end_matches('/').to_owned(),
             api_url: config.api_url.trim_end_matches('/').to_owned(),
             client_id: config.client_id.clone().unwrap_or_default(),

@@ -22,7 +22,8 @@ pub struct GitHubUser {
 }
 
 /// Someone's standing in an organization.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Membership {
     /// GitHub answered 404: not a member (or the membership is not visible to this token, which
     /// GitHub also answers with 404 when the token owner asks about themselves: they are not in).

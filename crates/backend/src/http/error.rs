@@ -17,6 +17,9 @@ pub enum ApiError {
         code: &'static str,
         description: String,
     },
+    /// 400 with a code and description decided by the protocol crate's checks.
+    #[error("{}", .0.error_description)]
+    Invalid(ErrorBody),
     /// 401: no token, or a token we do not accept.
     #[error("{0}")]
     Unauthorized(String),
@@ -76,7 +79,7 @@ impl ApiError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            Self::BadRequest { .. } | Self::Invalid(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
@@ -89,8 +92,9 @@ impl ApiError {
         }
     }
 
-    fn code(&self) -> &'static str {
+    fn code(&self) -> &str {
         match self {
+            Self::Invalid(body) => &body.error,
             Self::BadRequest { code, .. }
             | Self::Conflict { code, .. }
             | Self::Unprocessable { code, .. }
@@ -111,6 +115,54 @@ impl ApiError {
             }
             other => other.to_string(),
         }
+    }
+}
+
+impl From<ErrorBody> for ApiError {
+    fn from(body: ErrorBody) -> Self {
+        Self::Invalid(body)
+    }
+}
+
+impl From<sliderule_protocol::BodyError> for ApiError {
+    fn from(error: sliderule_protocol::BodyError) -> Self {
+        Self::Invalid(error.into())
+    }
+}
+
+impl From<crate::github::GitHubError> for ApiError {
+    fn from(error: crate::github::GitHubError) -> Self {
+        use crate::github::GitHubError;
+        match error {
+            GitHubError::InvalidToken => Self::Unauthorized(
+                "GitHub does not accept this token (revoked, expired, or lacking scope)".into(),
+            ),
+            GitHubError::Refused { error, description } => Self::BadRequest {
+                code: "invalid_grant",
+                description: format!("GitHub refused the sign-in: {error}: {description}"),
+            },
+            GitHubError::Unavailable(description) => Self::BadGateway {
+                code: "github_unavailable",
+                description,
+            },
+        }
+    }
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(error: crate::store::StoreError) -> Self {
+        tracing::error!(%error, "store failure");
+        Self::Unavailable {
+            code: "store_unavailable",
+            description: "The service's database is not answering; please try again shortly."
+                .into(),
+        }
+    }
+}
+
+impl From<crate::authenticator::random::RandomError> for ApiError {
+    fn from(error: crate::authenticator::random::RandomError) -> Self {
+        Self::internal(error)
     }
 }
 

@@ -39,7 +39,11 @@ pub struct Readiness {
 }
 
 pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
-    let checks = vec![signing_key_check(&state), web_client_check(&state)];
+    let checks = vec![
+        store_check(&state).await,
+        signing_key_check(&state),
+        web_client_check(&state),
+    ];
     let ok = checks.iter().all(|c| c.ok);
     let status = if ok {
         StatusCode::OK
@@ -51,6 +55,16 @@ pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Readiness
         checks,
     };
     (status, Json(body))
+}
+
+/// The store answers a trivial query.
+async fn store_check(state: &AppState) -> Check {
+    let result = state.store.ping().await;
+    Check {
+        name: "store",
+        ok: result.is_ok(),
+        detail: result.err().map(|e| e.to_string()),
+    }
 }
 
 /// A token can be signed with the current key and verified against what we publish.

@@ -3,11 +3,13 @@
 //! Layers, from the outside in: host routing (before routing, see [`host`]), request id,
 //! tracing span, panic catching, error envelope, body limit, timeout, metrics.
 
+pub mod bearer;
 pub mod error;
 pub mod health;
 pub mod host;
 pub mod metrics;
 pub mod middleware;
+pub mod rate_limit;
 pub mod spa;
 
 use std::time::Duration;
@@ -40,7 +42,7 @@ pub fn router(state: AppState) -> Router {
         .route("/ready", get(health::ready))
         .route("/metrics", get(metrics::handler))
         .route("/config.json", get(spa::web_config))
-        .merge(crate::authenticator::routes())
+        .merge(crate::authenticator::routes(&state))
         .fallback(spa::fallback)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

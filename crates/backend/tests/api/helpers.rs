@@ -5,7 +5,11 @@ use std::path::Path;
 
 use std::sync::OnceLock;
 
+use std::sync::Arc;
+
+use github_emulator::{Emulator, RunningEmulator, Seed};
 use sliderule_backend::app::AppState;
+use sliderule_backend::clock::ManualClock;
 use sliderule_backend::config::{self, ConfigSources, Mode};
 use sliderule_backend::keys::{KeyBits, SigningKey};
 use sliderule_backend::server::Application;
@@ -17,6 +21,10 @@ pub struct TestApp {
     /// The running application's state, for tests that need its keys or configuration.
     pub state: AppState,
     pub client: reqwest::Client,
+    /// The application's clock; it stands still until a test advances it.
+    pub clock: Arc<ManualClock>,
+    /// The GitHub emulator on its own port, when the test asked for one.
+    pub github: Option<RunningEmulator>,
     _dist: TempDir,
     _data: TempDir,
     stop: Option<oneshot::Sender<()>>,
@@ -28,7 +36,14 @@ pub struct TestConfig {
     pub values: Vec<(&'static str, toml::Value)>,
     /// Write a web client shell into the app's dist directory.
     pub with_web_client: bool,
+    /// Run against a GitHub emulator on another port (serve mode) instead of the demo's
+    /// in-process one.
+    pub external_github: Option<Seed>,
 }
+
+/// The OAuth App credentials the external emulator expects.
+pub const GITHUB_CLIENT_ID: &str = "sliderule-test-app";
+pub const GITHUB_CLIENT_SECRET: &str = "sliderule-test-secret";
 
 impl TestApp {
     pub async fn spawn() -> Self {
@@ -50,16 +65,52 @@ impl TestApp {
             ("web.dist_dir", path_value(dist.path())),
             ("authenticator.signing_key_file", path_value(&key_file)),
         ];
+        let mut mode = Mode::Demo;
+        let mut github = None;
+        if let Some(mut seed) = options.external_github {
+            seed.client_id = Some(GITHUB_CLIENT_ID.into());
+            seed.client_secret = Some(GITHUB_CLIENT_SECRET.into());
+            let running = Emulator::new(seed)
+                .spawn("127.0.0.1:0".parse().expect("an address"))
+                .await
+                .expect("the GitHub emulator starts");
+            mode = Mode::Serve;
+            flags.extend([
+                ("github.web_url", toml::Value::String(running.url())),
+                ("github.api_url", toml::Value::String(running.url())),
+                (
+                    "github.client_id",
+                    toml::Value::String(GITHUB_CLIENT_ID.into()),
+                ),
+                (
+                    "github.client_secret",
+                    toml::Value::String(GITHUB_CLIENT_SECRET.into()),
+                ),
+                // Tests make many sign-ins from one address; the limit has its own test.
+                (
+                    "authenticator.rate_limit_burst",
+                    toml::Value::Integer(100_000),
+                ),
+                (
+                    "authenticator.rate_limit_per_sec",
+                    toml::Value::Integer(100_000),
+                ),
+            ]);
+            github = Some(running);
+        }
         flags.extend(options.values);
         let config = config::load(
-            Mode::Demo,
+            mode,
             ConfigSources {
                 flags,
                 ..Default::default()
             },
         )
         .expect("test configuration is valid");
-        let app = Application::build(config).await.expect("application binds");
+        let clock = Arc::new(ManualClock::new());
+        let app = Application::build_with_clock(config, clock.clone())
+            .await
+            .expect("application binds");
         let address = format!("http://{}", app.local_addr());
         let state = app.state().clone();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -74,10 +125,35 @@ impl TestApp {
             address,
             state,
             client,
+            clock,
+            github,
             _dist: dist,
             _data: data,
             stop: Some(stop),
         }
+    }
+
+    /// The application in serve mode against the demo users' GitHub emulator on another port.
+    pub async fn with_github() -> Self {
+        Self::with_github_and(Vec::new()).await
+    }
+
+    /// As [`TestApp::with_github`], with configuration values.
+    pub async fn with_github_and(values: Vec<(&'static str, toml::Value)>) -> Self {
+        Self::spawn_with(TestConfig {
+            values,
+            external_github: Some(Seed::demo()),
+            ..Default::default()
+        })
+        .await
+    }
+
+    /// The external emulator's controls.
+    pub fn emulator(&self) -> &Emulator {
+        self.github
+            .as_ref()
+            .expect("this test app runs with an external GitHub emulator")
+            .emulator()
     }
 
     pub fn url(&self, path: &str) -> String {

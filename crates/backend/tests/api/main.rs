@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod authenticator;
 mod cli;
 mod demo_github;
 mod foundation;

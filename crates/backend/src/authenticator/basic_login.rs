@@ -1,0 +1,38 @@
+//! `GET /auth/github/basic/login?redirect_uri=…`: sign-in for cluster monitoring pages. The
+//! callback sets a guest-scoped token in an HttpOnly cookie for the domain and sends the browser
+//! back to the (trusted) redirect URI.
+
+use axum::extract::{Query, State};
+use axum::response::Response;
+use serde::Deserialize;
+
+use super::browser_login::to_github;
+use super::state::PendingLogin;
+use crate::app::AppState;
+use crate::http::error::ApiError;
+
+#[derive(Deserialize)]
+pub struct BasicQuery {
+    #[serde(default)]
+    redirect_uri: Option<String>,
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    Query(query): Query<BasicQuery>,
+) -> Result<Response, ApiError> {
+    let auth = &state.authenticator;
+    let redirect_uri = query
+        .redirect_uri
+        .filter(|uri| !uri.trim().is_empty())
+        .ok_or_else(|| ApiError::bad_request("invalid_request", "redirect_uri is required"))?;
+    auth.trusted_redirects
+        .check(&redirect_uri)
+        .map_err(|e| ApiError::bad_request("invalid_redirect_uri", e.to_string()))?;
+    to_github(
+        auth,
+        PendingLogin::Basic { redirect_uri },
+        state.clock.now(),
+    )
+    .await
+}

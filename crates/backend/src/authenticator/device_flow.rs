@@ -1,0 +1,180 @@
+//! The device flow (RFC 8628), relayed to GitHub: `POST /auth/github/device` starts it,
+//! `POST /auth/github/device/poll` asks whether the person has approved.
+//!
+//! Poll replies keep upstream's shapes (202 pending, 400 error, 200 success, each with
+//! `status`), which the official Python client branches on. We also enforce the interval per
+//! device code: a poll sooner than the interval gets `slow_down` without a GitHub call, so a
+//! client that re-polls in a loop cannot get the GitHub App rate-limited. A finished flow's record
+//! stays until it expires, so re-polls after a denial are throttled the same way.
+
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Deserialize;
+use sliderule_protocol::authenticator::device::{
+    DeviceCodeResponse, DevicePollFailure, DevicePollPending,
+};
+use sliderule_protocol::{Scopes, Secret};
+
+use super::grant::Flow;
+use super::respond::no_store;
+use super::session::Session;
+use crate::app::AppState;
+use crate::github::{DevicePoll as GitHubPoll, GitHubError};
+use crate::http::error::ApiError;
+use crate::store::{DevicePoll, TokenHash};
+
+/// GitHub's default when it names no interval.
+const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
+
+pub async fn start(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let auth = &state.authenticator;
+    let code = auth.github.request_device_code("read:org").await?;
+    let now = state.clock.now();
+    let expires_at = now + Duration::from_secs(code.expires_in);
+    auth.store
+        .insert_device_code(
+            &TokenHash::of(&code.device_code),
+            Duration::from_secs(code.interval.max(1)),
+            expires_at,
+        )
+        .await?;
+    let verification_uri_complete = code
+        .verification_uri_complete
+        .unwrap_or_else(|| complete_uri(&code.verification_uri, &code.user_code));
+    Ok(no_store(
+        StatusCode::OK,
+        DeviceCodeResponse {
+            device_code: Secret::new(code.device_code),
+            user_code: code.user_code,
+            verification_uri: code.verification_uri,
+            verification_uri_complete,
+            expires_in: code.expires_in,
+            interval: code.interval,
+        },
+    ))
+}
+
+/// `verification_uri?user_code=…`, which GitHub does not send but the Python client needs.
+fn complete_uri(verification_uri: &str, user_code: &str) -> String {
+    match url::Url::parse(verification_uri) {
+        Ok(mut url) => {
+            url.query_pairs_mut().append_pair("user_code", user_code);
+            url.to_string()
+        }
+        Err(_) => {
+            let code: String = url::form_urlencoded::byte_serialize(user_code.as_bytes()).collect();
+            format!("{verification_uri}?user_code={code}")
+        }
+    }
+}
+
+/// The poll body, read leniently: JSON or a form, `scope` optional.
+#[derive(Deserialize, Default)]
+struct PollBody {
+    #[serde(default)]
+    device_code: Option<Secret>,
+    #[serde(default)]
+    scope: Option<String>,
+}
+
+fn read_poll(body: &[u8]) -> Result<PollBody, ApiError> {
+    if let Ok(parsed) = sliderule_protocol::parse_json_body::<PollBody>(body) {
+        return Ok(parsed);
+    }
+    let mut parsed = PollBody::default();
+    for (key, value) in url::form_urlencoded::parse(body) {
+        match key.as_ref() {
+            "device_code" => parsed.device_code = Some(Secret::new(value.into_owned())),
+            "scope" => parsed.scope = Some(value.into_owned()),
+            _ => {}
+        }
+    }
+    Ok(parsed)
+}
+
+pub async fn poll(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+    let request = read_poll(&body)?;
+    let Some(device_code) = request
+        .device_code
+        .filter(|code| !code.expose().trim().is_empty())
+    else {
+        return Err(ApiError::bad_request(
+            "missing_device_code",
+            "device_code is required",
+        ));
+    };
+    let requested = match request.scope.as_deref().map(str::trim) {
+        None | Some("") => Scopes::ALL,
+        Some(text) => Scopes::parse(text)
+            .map_err(|e| ApiError::bad_request("invalid_scope", e.to_string()))?,
+    };
+    let auth = &state.authenticator;
+    let hash = TokenHash::of(device_code.expose());
+    let now = state.clock.now();
+    if let DevicePoll::SlowDown { interval } =
+        auth.store.device_poll(&hash, now, DEFAULT_INTERVAL).await?
+    {
+        return Ok(pending(DevicePollPending::slow_down(interval.as_secs())));
+    }
+    let answer = match auth.github.poll_device_code(device_code.expose()).await {
+        Ok(answer) => answer,
+        Err(GitHubError::Unavailable(description)) => {
+            return Ok(failed(
+                StatusCode::BAD_GATEWAY,
+                "github_unavailable",
+                &description,
+            ));
+        }
+        Err(other) => return Err(other.into()),
+    };
+    match answer {
+        GitHubPoll::Pending => Ok(pending(DevicePollPending::authorization_pending())),
+        GitHubPoll::SlowDown { interval } => {
+            let interval = Duration::from_secs(interval.max(DEFAULT_INTERVAL.as_secs()));
+            auth.store.set_device_interval(&hash, interval).await?;
+            Ok(pending(DevicePollPending::slow_down(interval.as_secs())))
+        }
+        GitHubPoll::Expired => Ok(failed(
+            StatusCode::BAD_REQUEST,
+            "expired_token",
+            "The device code has expired; start the sign-in again",
+        )),
+        GitHubPoll::Denied => Ok(failed(
+            StatusCode::BAD_REQUEST,
+            "access_denied",
+            "The sign-in was denied at GitHub",
+        )),
+        GitHubPoll::Failed { error, description } => {
+            Ok(failed(StatusCode::BAD_REQUEST, &error, &description))
+        }
+        GitHubPoll::Authorized(token) => {
+            let identity = match auth.resolver.resolve(token.expose()).await {
+                Ok(identity) => identity,
+                Err(GitHubError::Unavailable(description)) => {
+                    return Ok(failed(
+                        StatusCode::BAD_GATEWAY,
+                        "github_unavailable",
+                        &description,
+                    ));
+                }
+                Err(other) => return Err(other.into()),
+            };
+            auth.store.finish_device_code(&hash).await?;
+            let session = Session::new(identity, requested, Flow::Device);
+            let issued = auth.start_session(&state.keys, &session, now).await?;
+            Ok(no_store(StatusCode::OK, issued.login_success()))
+        }
+    }
+}
+
+fn pending(body: DevicePollPending) -> Response {
+    no_store(StatusCode::ACCEPTED, body)
+}
+
+fn failed(status: StatusCode, error: &str, description: &str) -> Response {
+    no_store(status, DevicePollFailure::new(error, description))
+}

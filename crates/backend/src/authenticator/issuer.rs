@@ -1,0 +1,121 @@
+//! Minting: an access token (a signed JWT) from a [`Session`], and a refresh-token family for a
+//! new sign-in.
+
+use sliderule_protocol::Claims;
+use sliderule_protocol::authenticator::LoginSuccess;
+use sliderule_protocol::authenticator::oauth::{TokenInfo, TokenResponse};
+use time::OffsetDateTime;
+
+use super::session::Session;
+use super::{Authenticator, grant, random};
+use crate::http::error::ApiError;
+use crate::keys::KeySet;
+use crate::store::{Family, TokenHash};
+
+/// A freshly issued pair of tokens.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+pub struct Issued {
+    pub access_token: String,
+    pub claims: Claims,
+    pub refresh_token: String,
+    pub expires_in: u64,
+    /// The refresh-token family the tokens belong to (not a secret).
+    pub family: String,
+}
+
+impl std::fmt::Debug for Issued {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Issued")
+            .field("access_token", &"***")
+            .field("claims", &self.claims)
+            .field("refresh_token", &"***")
+            .field("family", &self.family)
+            .finish()
+    }
+}
+
+impl Issued {
+    /// The body of PAT and device logins (which the official clients read).
+    pub fn login_success(self) -> LoginSuccess {
+        let mut body = LoginSuccess::new(self.access_token, self.claims);
+        body.refresh_token = Some(self.refresh_token.into());
+        body.expires_in = Some(self.expires_in);
+        body
+    }
+
+    /// The body of the token endpoint.
+    pub fn token_response(self, public_cluster: Option<&str>) -> TokenResponse {
+        TokenResponse {
+            info: TokenInfo::from_claims(&self.claims, public_cluster),
+            scope: self.claims.scope.unwrap_or_default(),
+            access_token: self.access_token.into(),
+            token_type: Default::default(),
+            expires_in: self.expires_in,
+            refresh_token: self.refresh_token.into(),
+        }
+    }
+}
+
+impl Authenticator {
+    /// Signs an access token for the session as it stands now.
+    pub fn mint(
+        &self,
+        keys: &KeySet,
+        session: &Session,
+        now: OffsetDateTime,
+    ) -> Result<(String, Claims), ApiError> {
+        let affiliate = self.affiliates.get(&session.identity.login);
+        let claims = grant::claims(
+            &session.identity,
+            affiliate,
+            session.requested,
+            session.flow,
+            &self.policy,
+            now,
+            random::id()?,
+        );
+        let token = keys.signing().sign(&claims).map_err(ApiError::internal)?;
+        Ok((token, claims))
+    }
+
+    /// A new sign-in: an access token and the first refresh token of a new family.
+    pub async fn start_session(
+        &self,
+        keys: &KeySet,
+        session: &Session,
+        now: OffsetDateTime,
+    ) -> Result<Issued, ApiError> {
+        let (access_token, claims) = self.mint(keys, session, now)?;
+        let refresh_token = random::secret()?;
+        let family = Family {
+            id: random::id()?,
+            login: session.identity.login.clone(),
+            grant: session.to_json().map_err(ApiError::internal)?,
+            created_at: now,
+            last_used_at: now,
+            revoked: false,
+        };
+        self.store
+            .create_family(&family, &TokenHash::of(&refresh_token))
+            .await?;
+        tracing::info!(
+            login = %session.identity.login,
+            flow = ?session.flow,
+            family = %family.id,
+            roles = %claims.org_roles.comma_joined(),
+            "signed in"
+        );
+        Ok(Issued {
+            expires_in: lifetime(&claims),
+            access_token,
+            claims,
+            refresh_token,
+            family: family.id,
+        })
+    }
+}
+
+/// Seconds from issue to expiry.
+pub(super) fn lifetime(claims: &Claims) -> u64 {
+    u64::try_from(claims.exp.saturating_sub(claims.iat)).unwrap_or(0)
+}

@@ -1,0 +1,35 @@
+//! `POST /auth/github/register`: dynamic client registration (RFC 7591) for public clients
+//! (PKCE, no secret). A registration lives 30 days after its last use (upstream's 12 hours broke
+//! long-lived browser tabs).
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use sliderule_protocol::authenticator::oauth::{ClientRecord, RegisterRequest};
+use sliderule_protocol::parse_json_body;
+
+use super::random;
+use super::respond::no_store;
+use crate::app::AppState;
+use crate::http::error::ApiError;
+use crate::store::StoredClient;
+
+pub async fn register(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+    let request: RegisterRequest = parse_json_body(&body)?;
+    let registration = request.validate()?;
+    let now = state.clock.now();
+    let record = ClientRecord::new(random::id()?, now.unix_timestamp(), registration);
+    state
+        .authenticator
+        .store
+        .insert_client(&StoredClient {
+            client_id: record.client_id.clone(),
+            record: serde_json::to_string(&record).map_err(ApiError::internal)?,
+            registered_at: now,
+            last_used_at: now,
+        })
+        .await?;
+    tracing::info!(client_id = %record.client_id, name = %record.client_name, "client registered");
+    Ok(no_store(StatusCode::CREATED, record))
+}

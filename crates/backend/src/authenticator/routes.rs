@@ -1,0 +1,67 @@
+//! The authenticator's routes, and the layers particular to them: per-IP rate limits on the
+//! sign-in endpoints, CORS for the web client's origins on the endpoints it calls.
+//!
+//! The published documents (discovery, JWKS, PEM) are not rate limited: they are the same for
+//! everyone, cacheable, and fetched in bursts by booting clusters and API gateways.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{HeaderValue, Method, header};
+use axum::routing::{get, post};
+use sliderule_protocol::authenticator::paths;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use super::{
+    basic_login, browser_login, device_flow, pat, published, register, token_endpoint, userinfo,
+};
+use crate::app::AppState;
+use crate::http::rate_limit;
+
+pub fn routes(state: &AppState) -> Router<AppState> {
+    let published = Router::new()
+        .route(paths::OPENID_CONFIGURATION, get(published::discovery))
+        .route(paths::OAUTH_AUTHORIZATION_SERVER, get(published::discovery))
+        .route(paths::JWKS, get(published::jwks))
+        // v5 path, still requested by older clusters.
+        .route(paths::JWKS_V5, get(published::jwks))
+        .route(paths::PEM, get(published::pem))
+        // v5 path: clusters from v5 download the key here at boot.
+        .route(paths::PEM_V5, get(published::pem));
+
+    // Called from the web client's origin, so they answer CORS for it.
+    let web_facing = Router::new()
+        .route(paths::TOKEN, post(token_endpoint::token))
+        .route(paths::REFRESH, post(token_endpoint::refresh))
+        .route(paths::REVOKE, post(token_endpoint::revoke))
+        .route(paths::REGISTER, post(register::register))
+        .route(paths::USERINFO, get(userinfo::userinfo))
+        .layer(cors(&state.config.web.allowed_origins));
+
+    let sign_in = Router::new()
+        .route(paths::PAT, post(pat::login))
+        .route(paths::DEVICE, post(device_flow::start))
+        .route(paths::DEVICE_POLL, post(device_flow::poll))
+        .route(paths::LOGIN, get(browser_login::login))
+        .route(paths::CALLBACK, get(browser_login::callback))
+        .route(paths::BASIC_LOGIN, get(basic_login::login))
+        .merge(web_facing)
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.auth_rate_limit.clone(),
+            rate_limit::limit,
+        ));
+
+    published.merge(sign_in)
+}
+
+fn cors(origins: &[String]) -> CorsLayer {
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|origin| HeaderValue::from_str(origin).ok())
+        .collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
+        .max_age(Duration::from_secs(300))
+}

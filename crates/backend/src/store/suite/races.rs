@@ -1,0 +1,123 @@
+//! Racing calls on one database. `stores` are handles on it (several simulate several
+//! processes, each with its own connection); the racers are spread over them.
+
+use std::sync::Arc;
+
+use tokio::sync::Barrier;
+
+use super::*;
+
+pub(crate) const RACERS: usize = 20;
+
+/// Who wins is up to the scheduler; several rounds make a broken isolation very likely to show.
+const ROUNDS: usize = 5;
+
+/// Runs `call(store, racer)` for every racer at once and returns the outcomes by racer.
+async fn race<T, F, Fut>(stores: &[Arc<dyn Store>], call: F) -> Vec<T>
+where
+    F: Fn(Arc<dyn Store>, usize) -> Fut,
+    Fut: Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let barrier = Arc::new(Barrier::new(RACERS));
+    let tasks: Vec<_> = (0..RACERS)
+        .map(|racer| {
+            // Futures are lazy: nothing runs before the barrier opens.
+            let call = call(stores[racer % stores.len()].clone(), racer);
+            let barrier = barrier.clone();
+            tokio::spawn(async move {
+                barrier.wait().await;
+                call.await
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::with_capacity(RACERS);
+    for task in tasks {
+        outcomes.push(task.await.unwrap());
+    }
+    outcomes
+}
+
+pub(crate) async fn concurrent_redemptions_redeem_exactly_once(stores: &[Arc<dyn Store>]) {
+    for round in 0..ROUNDS {
+        let code = hash(&format!("code-raced-{round}"));
+        stores[0]
+            .insert_code(&code, &grant(T0 + secs(60)))
+            .await
+            .unwrap();
+        let outcomes = race(stores, |store, _| {
+            let code = code.clone();
+            async move { store.redeem_code(&code, T0 + secs(1)).await.unwrap() }
+        })
+        .await;
+
+        let redeemed = outcomes
+            .iter()
+            .filter(|o| matches!(o, CodeRedemption::Redeemed(_)))
+            .count();
+        let reused = outcomes
+            .iter()
+            .filter(|o| **o == CodeRedemption::Reused { family: None })
+            .count();
+        assert_eq!(
+            (redeemed, reused),
+            (1, RACERS - 1),
+            "round {round}: {outcomes:?}"
+        );
+    }
+}
+
+/// All racers present the same live token at the same instant, inside the grace window. Taken
+/// one at a time: the first rotates, the second gets the first's sealed successor, the third is
+/// a second replay and revokes the family, and the family being revoked, the rest are invalid.
+pub(crate) async fn concurrent_rotations_rotate_once_replay_once_and_revoke_the_family(
+    stores: &[Arc<dyn Store>],
+) {
+    for round in 0..ROUNDS {
+        let presented = format!("rt-raced-{round}");
+        let family_id = format!("fam-{round}");
+        stores[0]
+            .create_family(&family(&family_id, "alice", T0), &hash(&presented))
+            .await
+            .unwrap();
+        let outcomes = race(stores, |store, racer| {
+            let presented = presented.clone();
+            async move {
+                let successor = format!("{presented}-successor-{racer}");
+                rotate(store.as_ref(), &presented, &successor, T0 + secs(1), RULES).await
+            }
+        })
+        .await;
+
+        let rotated: Vec<usize> = (0..RACERS)
+            .filter(|racer| matches!(outcomes[*racer], Rotation::Rotated { .. }))
+            .collect();
+        let replays: Vec<&[u8]> = outcomes
+            .iter()
+            .filter_map(|o| match o {
+                Rotation::Replayed {
+                    sealed_successor, ..
+                } => Some(sealed_successor.as_slice()),
+                _ => None,
+            })
+            .collect();
+        let reused = outcomes
+            .iter()
+            .filter(|o| {
+                **o == Rotation::Reused {
+                    family_id: family_id.clone(),
+                }
+            })
+            .count();
+        let invalid = outcomes.iter().filter(|o| **o == Rotation::Invalid).count();
+        assert_eq!(
+            (rotated.len(), replays.len(), reused, invalid),
+            (1, 1, 1, RACERS - 3),
+            "round {round}: {outcomes:?}"
+        );
+        // The replay handed out the winner's successor.
+        let winner = format!("sealed {presented}-successor-{}", rotated[0]);
+        assert_eq!(replays[0], winner.as_bytes());
+        assert!(is_revoked(stores[0].as_ref(), &presented).await);
+    }
+}

@@ -1,0 +1,7 @@
+//! The authenticator through HTTP, against the GitHub emulator on another port.
+
+mod browser;
+mod device;
+mod pat;
+mod refresh;
+mod support;
