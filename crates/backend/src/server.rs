@@ -80,6 +80,11 @@ impl Application {
         })
         .layer(router);
 
+        // Background work lives exactly as long as the server.
+        let housekeeping =
+            tokio::spawn(crate::authenticator::housekeeping::run(self.state.clone()));
+        let _stop_housekeeping = AbortOnDrop(housekeeping);
+
         let stopping = std::sync::Arc::new(tokio::sync::Notify::new());
         let notify = stopping.clone();
         let server = axum::serve(
@@ -99,6 +104,15 @@ impl Application {
                 Ok(())
             }
         }
+    }
+}
+
+/// Aborts a background task when the server stops, however it stops.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -11,6 +11,7 @@ mod clients;
 mod device_flow;
 mod form;
 pub mod grant;
+pub mod housekeeping;
 pub mod identity;
 mod issuer;
 mod pat;

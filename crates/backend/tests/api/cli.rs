@@ -195,3 +195,25 @@ fn an_unreadable_github_seed_stops_the_demo_with_exit_code_2() {
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert_one_line_error(&stderr, "demo.github_seed");
 }
+
+#[test]
+fn an_invalid_affiliates_file_stops_start_up_naming_the_entry() {
+    let data = tempfile::TempDir::new().unwrap();
+    let affiliates = data.path().join("affiliates.toml");
+    std::fs::write(
+        &affiliates,
+        "[octocat]\nactive = true\nclusters = [\"Not A Name\"]\n",
+    )
+    .unwrap();
+    let output = Command::new(BINARY)
+        .args(["demo", "--bind", "127.0.0.1:0", "--data-dir"])
+        .arg(data.path())
+        .env_clear()
+        .env("SLIDERULE_AUTHENTICATOR__AFFILIATES_FILE", &affiliates)
+        .output()
+        .expect("binary runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_one_line_error(&stderr, "authenticator.affiliates_file");
+    assert!(stderr.contains("octocat"), "{stderr}");
+}

@@ -272,3 +272,43 @@ async fn the_callback_refuses_an_expired_state() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(description.contains("10 minutes"), "{description}");
 }
+
+#[tokio::test]
+async fn a_registration_unused_for_thirty_days_is_forgotten() {
+    let app = TestApp::with_github().await;
+    let client = register(&app, REDIRECT, None).await;
+    app.clock
+        .advance(std::time::Duration::from_secs(29 * 24 * 3600));
+    let used = app.get(&authorize_path(&client, REDIRECT, "s", None)).await;
+    assert_eq!(used.status(), StatusCode::FOUND, "used within 30 days");
+    app.clock
+        .advance(std::time::Duration::from_secs(29 * 24 * 3600));
+    let still = app.get(&authorize_path(&client, REDIRECT, "s", None)).await;
+    assert_eq!(
+        still.status(),
+        StatusCode::FOUND,
+        "each use restarts the 30 days"
+    );
+    app.clock
+        .advance(std::time::Duration::from_secs(31 * 24 * 3600));
+    let (status, error, _) =
+        error_of(app.get(&authorize_path(&client, REDIRECT, "s", None)).await).await;
+    assert_eq!(
+        (status, error.as_str()),
+        (StatusCode::BAD_REQUEST, "invalid_client")
+    );
+}
+
+#[tokio::test]
+async fn housekeeping_deletes_expired_sign_in_records() {
+    let app = TestApp::with_github().await;
+    let client = register(&app, REDIRECT, None).await;
+    code_for(&app, &client, "bob").await;
+    assert_eq!(
+        sliderule_backend::authenticator::housekeeping::sweep(&app.state).await,
+        0
+    );
+    app.clock
+        .advance(std::time::Duration::from_secs(31 * 24 * 3600));
+    assert!(sliderule_backend::authenticator::housekeeping::sweep(&app.state).await >= 2);
+}

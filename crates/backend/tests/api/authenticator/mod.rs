@@ -1,5 +1,6 @@
 //! The authenticator through HTTP, against the GitHub emulator on another port.
 
+mod affiliates;
 mod attacks;
 mod browser;
 mod device;
