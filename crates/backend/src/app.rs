@@ -11,7 +11,7 @@ use crate::github::{GitHub, HttpGitHub};
 use crate::http::host::HostRouting;
 use crate::http::metrics::Metrics;
 use crate::http::spa::SpaFiles;
-use crate::keys::KeySet;
+use crate::keys::Keyring;
 
 #[derive(Clone)]
 pub struct AppState(Arc<App>);
@@ -30,8 +30,9 @@ pub struct App {
     pub metrics: Arc<Metrics>,
     pub spa: SpaFiles,
     pub host_routing: Option<HostRouting>,
-    /// The keys we sign with and publish.
-    pub keys: KeySet,
+    /// The keys we sign with and publish: `keys.current()` for the set in force now,
+    /// `keys.verify(…)` to check one of our tokens.
+    pub keys: Arc<Keyring>,
     pub github: Arc<dyn GitHub>,
     /// Demo mode's in-process GitHub, mounted under `/_github/`.
     pub emulator: Option<Emulator>,
@@ -41,7 +42,7 @@ impl AppState {
     /// `local_addr` is the address actually bound (port 0 resolved), used to derive public URLs.
     pub fn new(
         config: Config,
-        keys: KeySet,
+        keys: Arc<Keyring>,
         emulator: Option<Emulator>,
         local_addr: SocketAddr,
     ) -> anyhow::Result<Self> {

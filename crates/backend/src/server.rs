@@ -6,6 +6,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -18,6 +19,7 @@ use tower::util::MapRequestLayer;
 use crate::app::AppState;
 use crate::config::{Config, Mode};
 use crate::http;
+use crate::keys::{Clock, Keyring, RELOAD_INTERVAL};
 
 pub struct Application {
     listener: TcpListener,
@@ -29,7 +31,20 @@ impl Application {
     /// be used fails as a [`crate::keys::KeyLoadError::Config`], which the CLI reports like any
     /// configuration error.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let keys = crate::keys::load(&config)?;
+        Self::build_with_clock(config, Clock::system()).await
+    }
+
+    /// [`Application::build`] with the clock that decides which key signs (tests move it past
+    /// a rotation instead of waiting).
+    pub async fn build_with_clock(config: Config, clock: Clock) -> anyhow::Result<Self> {
+        // Reading (or generating) the keys is file I/O and RSA work: off the async workers.
+        let keys = {
+            let config = config.clone();
+            tokio::task::spawn_blocking(move || Keyring::open(&config, clock))
+                .await
+                .context("loading the signing keys stopped")??
+        };
+        let keys = Arc::new(keys);
         let emulator = match config.mode {
             Mode::Demo => Some(crate::demo::emulator(crate::demo::load_seed(&config)?)),
             Mode::Serve => None,
@@ -58,6 +73,9 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let grace = Duration::from_secs(self.state.config.server.shutdown_grace_secs);
+        // Picks up `keys rotate|retire` run against the shared data directory; stops (dropped)
+        // when serving ends.
+        let _reloader = self.state.keys.spawn_reloader(RELOAD_INTERVAL);
         let routing = self.state.host_routing.clone();
         let router = http::router(self.state.clone());
         let app = MapRequestLayer::new(move |request: Request| {
@@ -65,7 +83,7 @@ impl Application {
         })
         .layer(router);
 
-        let stopping = std::sync::Arc::new(tokio::sync::Notify::new());
+        let stopping = Arc::new(tokio::sync::Notify::new());
         let notify = stopping.clone();
         let server = axum::serve(
             self.listener,

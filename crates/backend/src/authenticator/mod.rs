@@ -3,7 +3,7 @@
 
 pub mod grant;
 pub mod identity;
-mod published;
+pub mod published;
 
 use axum::Router;
 use axum::routing::get;

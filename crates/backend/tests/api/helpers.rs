@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 use sliderule_backend::app::AppState;
 use sliderule_backend::config::{self, ConfigSources, Mode};
-use sliderule_backend::keys::{KeyBits, SigningKey};
+use sliderule_backend::keys::{Clock, KeyBits, SigningKey};
 use sliderule_backend::server::Application;
 use tempfile::TempDir;
 use tokio::sync::oneshot;
@@ -28,6 +28,11 @@ pub struct TestConfig {
     pub values: Vec<(&'static str, toml::Value)>,
     /// Write a web client shell into the app's dist directory.
     pub with_web_client: bool,
+    /// Sign with the data directory's keyring (a key generated at start, rotatable with the
+    /// `keys` operations) instead of the shared fixed test key file.
+    pub data_dir_keyring: bool,
+    /// The clock that decides which key signs; the system clock when unset.
+    pub key_clock: Option<Clock>,
 }
 
 impl TestApp {
@@ -41,15 +46,17 @@ impl TestApp {
         if options.with_web_client {
             write_web_client(dist.path());
         }
-        // RSA generation takes a moment: every test app signs with one key made once.
-        let key_file = data.path().join("signing.pem");
-        std::fs::write(&key_file, test_signing_key_pem()).expect("write the test key");
         let mut flags = vec![
             ("bind", toml::Value::String("127.0.0.1:0".into())),
             ("data_dir", path_value(data.path())),
             ("web.dist_dir", path_value(dist.path())),
-            ("authenticator.signing_key_file", path_value(&key_file)),
         ];
+        if !options.data_dir_keyring {
+            // RSA generation takes a moment: every test app signs with one key made once.
+            let key_file = data.path().join("signing.pem");
+            std::fs::write(&key_file, test_signing_key_pem()).expect("write the test key");
+            flags.push(("authenticator.signing_key_file", path_value(&key_file)));
+        }
         flags.extend(options.values);
         let config = config::load(
             Mode::Demo,
@@ -59,7 +66,10 @@ impl TestApp {
             },
         )
         .expect("test configuration is valid");
-        let app = Application::build(config).await.expect("application binds");
+        let clock = options.key_clock.unwrap_or_else(Clock::system);
+        let app = Application::build_with_clock(config, clock)
+            .await
+            .expect("application binds");
         let address = format!("http://{}", app.local_addr());
         let state = app.state().clone();
         let (stop, stopped) = oneshot::channel::<()>();

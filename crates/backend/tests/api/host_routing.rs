@@ -8,6 +8,7 @@ async fn on_domain() -> TestApp {
     TestApp::spawn_with(TestConfig {
         values: vec![("domain", toml::Value::String("sliderule.test".into()))],
         with_web_client: true,
+        ..Default::default()
     })
     .await
 }
