@@ -14,7 +14,7 @@ use crate::http::host::HostRouting;
 use crate::http::metrics::Metrics;
 use crate::http::rate_limit::RateLimiter;
 use crate::http::spa::SpaFiles;
-use crate::keys::KeySet;
+use crate::keys::Keyring;
 use crate::store::Store;
 
 #[derive(Clone)]
@@ -34,8 +34,9 @@ pub struct App {
     pub metrics: Arc<Metrics>,
     pub spa: SpaFiles,
     pub host_routing: Option<HostRouting>,
-    /// The keys we sign with and publish.
-    pub keys: KeySet,
+    /// The keys we sign with and publish: `keys.current()` for the set in force now,
+    /// `keys.verify(…)` to check one of our tokens.
+    pub keys: Arc<Keyring>,
     pub github: Arc<dyn GitHub>,
     /// Demo mode's in-process GitHub, mounted under `/_github/`.
     pub emulator: Option<Emulator>,
@@ -48,7 +49,7 @@ pub struct App {
 
 /// What [`AppState::new`] is built from besides the configuration: the parts tests replace.
 pub struct Parts {
-    pub keys: KeySet,
+    pub keys: Arc<Keyring>,
     pub emulator: Option<Emulator>,
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,

@@ -1,4 +1,4 @@
-//! The command line: `demo`, `serve`, `config check`.
+//! The command line: `demo`, `serve`, `config check`, `keys generate|rotate|list|retire`.
 //!
 //! Exit codes: 0 success, 1 a runtime failure (for example the port is taken), 2 a usage or
 //! configuration error, reported as one line naming the key and the problem.
@@ -8,6 +8,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+
+mod keys;
 
 use crate::config::{self, Config, ConfigSources, Mode};
 use crate::server::{Application, shutdown_signal};
@@ -33,6 +35,9 @@ enum Command {
     /// Configuration tools.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Signing keys of a data directory: generate, rotate without downtime, list, retire.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -113,6 +118,7 @@ pub fn run() -> ExitCode {
                 Err(code) => code,
             }
         }
+        Command::Keys(command) => keys::run(command),
         Command::Serve(args) => {
             let flags = args.flags();
             match load(Mode::Serve, args.config.as_deref(), flags) {

@@ -10,6 +10,17 @@ pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> OffsetDateTime;
 }
 
+/// Any function of no arguments that tells the time is a clock (tests: a fixed time, or the
+/// system time plus an offset).
+impl<F> Clock for F
+where
+    F: Fn() -> OffsetDateTime + Send + Sync + 'static,
+{
+    fn now(&self) -> OffsetDateTime {
+        self()
+    }
+}
+
 /// The real time.
 pub struct SystemClock;
 

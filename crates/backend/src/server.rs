@@ -20,6 +20,7 @@ use crate::app::{AppState, Parts};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, Mode};
 use crate::http;
+use crate::keys::{Keyring, RELOAD_INTERVAL};
 use crate::store::{SqliteStore, Store};
 
 pub struct Application {
@@ -35,9 +36,18 @@ impl Application {
         Self::build_with_clock(config, Arc::new(SystemClock)).await
     }
 
-    /// As [`Application::build`], with the clock tests control.
+    /// As [`Application::build`], with the clock tests control (lifetimes of codes and refresh
+    /// tokens, which key signs after a rotation).
     pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
-        let keys = crate::keys::load(&config)?;
+        // Reading (or generating) the keys is file I/O and RSA work: off the async workers.
+        let keys = {
+            let config = config.clone();
+            let clock = clock.clone();
+            tokio::task::spawn_blocking(move || Keyring::open(&config, clock))
+                .await
+                .context("loading the signing keys stopped")??
+        };
+        let keys = Arc::new(keys);
         let emulator = match config.mode {
             Mode::Demo => Some(crate::demo::emulator(crate::demo::load_seed(&config)?)),
             Mode::Serve => None,
@@ -73,6 +83,9 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let grace = Duration::from_secs(self.state.config.server.shutdown_grace_secs);
+        // Picks up `keys rotate|retire` run against the shared data directory; stops (dropped)
+        // when serving ends.
+        let _reloader = self.state.keys.spawn_reloader(RELOAD_INTERVAL);
         let routing = self.state.host_routing.clone();
         let router = http::router(self.state.clone());
         let app = MapRequestLayer::new(move |request: Request| {
@@ -85,7 +98,7 @@ impl Application {
             tokio::spawn(crate::authenticator::housekeeping::run(self.state.clone()));
         let _stop_housekeeping = AbortOnDrop(housekeeping);
 
-        let stopping = std::sync::Arc::new(tokio::sync::Notify::new());
+        let stopping = Arc::new(tokio::sync::Notify::new());
         let notify = stopping.clone();
         let server = axum::serve(
             self.listener,

@@ -165,7 +165,9 @@ pub async fn poll(State(state): State<AppState>, body: Bytes) -> Result<Response
             };
             auth.store.finish_device_code(&hash).await?;
             let session = Session::new(identity, requested, Flow::Device);
-            let issued = auth.start_session(&state.keys, &session, now).await?;
+            let issued = auth
+                .start_session(&state.keys.current(), &session, now)
+                .await?;
             Ok(no_store(StatusCode::OK, issued.login_success()))
         }
     }

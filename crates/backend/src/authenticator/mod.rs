@@ -16,7 +16,7 @@ pub mod identity;
 mod issuer;
 mod pat;
 pub mod pkce;
-mod published;
+pub mod published;
 pub mod random;
 pub mod redirect;
 mod refresh;

@@ -26,7 +26,7 @@ pub async fn login(State(state): State<AppState>, body: Bytes) -> Result<Respons
     let identity = auth.resolver.resolve(pat.expose()).await?;
     let session = Session::new(identity, Scopes::MEMBER, Flow::PersonalAccessToken);
     let issued = auth
-        .start_session(&state.keys, &session, state.clock.now())
+        .start_session(&state.keys.current(), &session, state.clock.now())
         .await?;
     Ok(no_store(StatusCode::OK, issued.login_success()))
 }

@@ -12,7 +12,8 @@ use sliderule_protocol::authenticator::discovery::DiscoveryDocument;
 
 use crate::app::AppState;
 
-/// How long clients may cache JWKS; rotation publishes new keys at least this long before use.
+/// How long clients may cache JWKS; rotation publishes new keys at least this long before use
+/// (see `crate::keys::admin::DEFAULT_PUBLISH_LEAD`).
 pub const JWKS_MAX_AGE_SECS: u64 = 300;
 
 fn public_headers(response: &mut Response) {
@@ -29,7 +30,7 @@ fn public_headers(response: &mut Response) {
 }
 
 pub async fn jwks(State(state): State<AppState>) -> Response {
-    let mut response = Json(state.keys.jwks()).into_response();
+    let mut response = Json(state.keys.current().jwks()).into_response();
     public_headers(&mut response);
     response
 }
@@ -42,7 +43,7 @@ pub async fn pem(State(state): State<AppState>) -> Response {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/x-pem-file"),
         )],
-        state.keys.signing().public_pem().to_owned(),
+        state.keys.current().signing().public_pem().to_owned(),
     )
         .into_response();
     public_headers(&mut response);

@@ -41,10 +41,10 @@ pub async fn token(State(state): State<AppState>, body: Bytes) -> Result<Respons
                 client_id: &client_id,
                 code_verifier: &code_verifier,
             };
-            exchange.run(auth, &state.keys, now).await?
+            exchange.run(auth, &state.keys.current(), now).await?
         }
         TokenGrant::RefreshToken { refresh_token, .. } => {
-            auth.refresh(&state.keys, refresh_token.expose(), now)
+            auth.refresh(&state.keys.current(), refresh_token.expose(), now)
                 .await?
         }
     };
@@ -69,7 +69,7 @@ pub async fn refresh(State(state): State<AppState>, body: Bytes) -> Result<Respo
         .ok_or_else(|| ApiError::bad_request("invalid_request", "refresh_token is required"))?;
     let auth = &state.authenticator;
     let issued = auth
-        .refresh(&state.keys, presented.expose(), state.clock.now())
+        .refresh(&state.keys.current(), presented.expose(), state.clock.now())
         .await?;
     let exp = issued.claims.exp;
     let response = issued.token_response(auth.public_cluster.as_deref());

@@ -109,7 +109,8 @@ pub struct AuthenticatorConfig {
     /// listening address in demo mode, `https://login.DOMAIN` with a domain.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub issuer: Option<String>,
-    /// PEM file with the RSA signing key; generated into `data_dir` when unset.
+    /// PEM file with the RSA signing key, fixed for the life of the process; when unset, a
+    /// rotatable keyring in `data_dir/keys/` (see `sliderule-backend keys`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signing_key_file: Option<PathBuf>,
     /// Key that signs the OAuth `state` (any bytes, at least 32); generated into `data_dir` when

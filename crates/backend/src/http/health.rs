@@ -67,16 +67,25 @@ async fn store_check(state: &AppState) -> Check {
     }
 }
 
-/// A token can be signed with the current key and verified against what we publish.
+/// A token can be signed with the current key and verified against what we publish. A failed
+/// keyring reload is reported but not fatal: the keys loaded before still sign and verify.
 fn signing_key_check(state: &AppState) -> Check {
-    let keys = &state.keys;
+    let keys = state.keys.current();
     let signed = keys.signing().sign(&serde_json::json!({ "probe": true }));
     let published = keys.find(keys.signing().kid()).is_some();
     let ok = signed.is_ok() && published;
+    let detail = if ok {
+        state
+            .keys
+            .last_reload_error()
+            .map(|e| format!("serving the keys loaded before: the last keyring reload failed: {e}"))
+    } else {
+        Some("the signing key cannot sign or is not published".to_owned())
+    };
     Check {
         name: "signing_key",
         ok,
-        detail: (!ok).then(|| "the signing key cannot sign or is not published".to_owned()),
+        detail,
     }
 }
 

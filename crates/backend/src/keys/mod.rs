@@ -1,19 +1,31 @@
 //! Signing keys: the key that signs new tokens and every key whose tokens may still be alive.
 //!
 //! Clusters and API gateways cache JWKS, so a new key is published before it signs and an old
-//! key stays published until its last token has expired (authenticator.md, "Keys"). Rotation,
-//! persistence in the data directory and the `keys` subcommands build on [`KeySet`].
+//! key stays published until its last token has expired (authenticator.md, "Keys"). The pieces:
+//!
+//! - [`SigningKey`]: one RSA key; [`KeySet`]: the signing key and the published keys at one
+//!   instant; [`verify()`]: checks one of our tokens against a key set;
+//! - [`manifest`]: the keyring manifest and the pure rules (who signs when, who is published,
+//!   when a key may be retired);
+//! - [`storage`]: the key files on disk (configured file, or `<data_dir>/keys/`);
+//! - [`Keyring`]: what a running process holds, reloaded without a restart;
+//! - [`admin`]: the `keys generate|rotate|list|retire` operations.
 
+pub mod admin;
+mod files;
+mod keyring;
+pub mod manifest;
 mod signing_key;
-mod storage;
+pub mod storage;
 mod verify;
 
 use std::sync::Arc;
 
 use sliderule_protocol::authenticator::keys::Jwks;
 
+pub use keyring::{Keyring, RELOAD_INTERVAL, ReloadTask, UNKNOWN_KID_RELOAD_INTERVAL};
 pub use signing_key::{KeyBits, KeyError, SigningKey};
-pub use storage::{KeyLoadError, load};
+pub use storage::KeyLoadError;
 pub use verify::{Expected, TokenError, verify};
 
 #[derive(Debug, Clone)]
@@ -33,21 +45,32 @@ impl KeySet {
         }
     }
 
+    /// `published` must hold `signing`; the manifest rules guarantee it.
+    pub(crate) fn new(signing: Arc<SigningKey>, published: Vec<Arc<SigningKey>>) -> Self {
+        Self { signing, published }
+    }
+
     pub fn signing(&self) -> &SigningKey {
         &self.signing
     }
 
+    pub(crate) fn signing_arc(&self) -> Arc<SigningKey> {
+        self.signing.clone()
+    }
+
+    /// Every published key, newest first.
+    pub fn published(&self) -> impl Iterator<Item = &SigningKey> {
+        self.published.iter().map(AsRef::as_ref)
+    }
+
     pub fn find(&self, kid: &str) -> Option<&SigningKey> {
-        self.published
-            .iter()
-            .find(|key| key.kid() == kid)
-            .map(AsRef::as_ref)
+        self.published().find(|key| key.kid() == kid)
     }
 
     /// `GET /.well-known/jwks.json`: every published key.
     pub fn jwks(&self) -> Jwks {
         Jwks {
-            keys: self.published.iter().map(|k| k.jwk().clone()).collect(),
+            keys: self.published().map(|k| k.jwk().clone()).collect(),
         }
     }
 }

@@ -26,6 +26,37 @@ pub enum KeyBits {
     Rsa4096,
 }
 
+impl KeyBits {
+    pub fn bits(self) -> u32 {
+        match self {
+            KeyBits::Rsa2048 => 2048,
+            KeyBits::Rsa3072 => 3072,
+            KeyBits::Rsa4096 => 4096,
+        }
+    }
+}
+
+impl std::fmt::Display for KeyBits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.bits())
+    }
+}
+
+impl std::str::FromStr for KeyBits {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "2048" => Ok(KeyBits::Rsa2048),
+            "3072" => Ok(KeyBits::Rsa3072),
+            "4096" => Ok(KeyBits::Rsa4096),
+            other => Err(format!(
+                "RSA keys are 2048, 3072 or 4096 bits, not {other:?}"
+            )),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     #[error("the key is not PEM: {0}")]
@@ -190,6 +221,13 @@ pub(crate) mod tests {
 
     /// RSA generation takes a moment; tests share one key.
     pub(crate) fn test_key() -> Arc<SigningKey> {
+        static KEY: OnceLock<Arc<SigningKey>> = OnceLock::new();
+        KEY.get_or_init(|| Arc::new(SigningKey::generate(KeyBits::Rsa2048).unwrap()))
+            .clone()
+    }
+
+    /// Another shared key, for tests that need two.
+    pub(crate) fn second_test_key() -> Arc<SigningKey> {
         static KEY: OnceLock<Arc<SigningKey>> = OnceLock::new();
         KEY.get_or_init(|| Arc::new(SigningKey::generate(KeyBits::Rsa2048).unwrap()))
             .clone()

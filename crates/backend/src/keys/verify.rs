@@ -12,7 +12,7 @@ use sliderule_protocol::Claims;
 use super::KeySet;
 
 /// Allowed clock difference between us and whoever issued or presents the token.
-const LEEWAY_SECS: u64 = 60;
+pub(crate) const LEEWAY_SECS: u64 = 60;
 
 /// What a token must say to be accepted.
 #[derive(Debug, Clone, Copy)]

@@ -39,6 +39,9 @@ pub struct TestConfig {
     /// Run against a GitHub emulator on another port (serve mode) instead of the demo's
     /// in-process one.
     pub external_github: Option<Seed>,
+    /// Sign with the data directory's keyring (a key generated at start, rotatable with the
+    /// `keys` operations) instead of the shared fixed test key file.
+    pub data_dir_keyring: bool,
 }
 
 /// The OAuth App credentials the external emulator expects.
@@ -56,15 +59,17 @@ impl TestApp {
         if options.with_web_client {
             write_web_client(dist.path());
         }
-        // RSA generation takes a moment: every test app signs with one key made once.
-        let key_file = data.path().join("signing.pem");
-        std::fs::write(&key_file, test_signing_key_pem()).expect("write the test key");
         let mut flags = vec![
             ("bind", toml::Value::String("127.0.0.1:0".into())),
             ("data_dir", path_value(data.path())),
             ("web.dist_dir", path_value(dist.path())),
-            ("authenticator.signing_key_file", path_value(&key_file)),
         ];
+        if !options.data_dir_keyring {
+            // RSA generation takes a moment: every test app signs with one key made once.
+            let key_file = data.path().join("signing.pem");
+            std::fs::write(&key_file, test_signing_key_pem()).expect("write the test key");
+            flags.push(("authenticator.signing_key_file", path_value(&key_file)));
+        }
         let mut mode = Mode::Demo;
         let mut github = None;
         if let Some(mut seed) = options.external_github {

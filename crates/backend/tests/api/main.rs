@@ -10,5 +10,6 @@ mod foundation;
 mod github_client;
 mod host_routing;
 mod identity;
+mod key_rotation;
 mod published;
 mod web_client;

@@ -10,6 +10,7 @@ fn a_token_signed_by(app: &TestApp) -> String {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     app.state
         .keys
+        .current()
         .signing()
         .sign(&json!({"iss": "test", "sub": "bob", "aud": ["provisioner"], "exp": now + 60}))
         .unwrap()
@@ -38,7 +39,7 @@ async fn jwks_is_served_on_both_paths_for_anyone_to_cache_five_minutes() {
     assert_eq!(key["alg"], "RS256");
     assert_eq!(key["use"], "sig");
     assert_eq!(key["e"], "AQAB");
-    assert_eq!(key["kid"], app.state.keys.signing().kid());
+    assert_eq!(key["kid"], app.state.keys.current().signing().kid());
 }
 
 #[tokio::test]
@@ -153,5 +154,8 @@ async fn the_discovered_jwks_uri_serves_the_keys() {
         .json()
         .await
         .unwrap();
-    assert_eq!(jwks["keys"][0]["kid"], app.state.keys.signing().kid());
+    assert_eq!(
+        jwks["keys"][0]["kid"],
+        app.state.keys.current().signing().kid()
+    );
 }

@@ -209,7 +209,7 @@ fn claims_for(app: &TestApp) -> Value {
 }
 
 fn signed(app: &TestApp, claims: &Value) -> String {
-    app.state.keys.signing().sign(claims).unwrap()
+    app.state.keys.current().signing().sign(claims).unwrap()
 }
 
 fn with_claim(app: &TestApp, name: &str, value: Value) -> String {
@@ -243,7 +243,7 @@ async fn userinfo_answers_the_claims_of_a_good_token() {
 #[tokio::test]
 async fn forged_and_broken_tokens_are_refused_with_401() {
     let app = TestApp::with_github().await;
-    let kid = app.state.keys.signing().kid().to_owned();
+    let kid = app.state.keys.current().signing().kid().to_owned();
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let claims = claims_for(&app);
 
@@ -257,7 +257,7 @@ async fn forged_and_broken_tokens_are_refused_with_401() {
     let hs256 = jsonwebtoken::encode(
         &hs_header,
         &claims,
-        &EncodingKey::from_secret(app.state.keys.signing().public_pem().as_bytes()),
+        &EncodingKey::from_secret(app.state.keys.current().signing().public_pem().as_bytes()),
     )
     .unwrap();
     let mut rs_header = Header::new(Algorithm::RS384);
@@ -265,7 +265,8 @@ async fn forged_and_broken_tokens_are_refused_with_401() {
     let rs384 = jsonwebtoken::encode(
         &rs_header,
         &claims,
-        &EncodingKey::from_rsa_pem(app.state.keys.signing().private_pem().as_bytes()).unwrap(),
+        &EncodingKey::from_rsa_pem(app.state.keys.current().signing().private_pem().as_bytes())
+            .unwrap(),
     )
     .unwrap();
     let pkcs8 =

@@ -15,7 +15,7 @@ async fn a_member_signs_in_with_a_pat_and_gets_every_claim() {
     let header = header_of(&login.token);
     assert_eq!(header["alg"], "RS256");
     assert_eq!(header["typ"], "JWT");
-    assert_eq!(header["kid"], app.state.keys.signing().kid());
+    assert_eq!(header["kid"], app.state.keys.current().signing().kid());
 
     let claims = payload(&login.token);
     assert_eq!(claims["iss"], app.state.urls.authenticator.as_str());

@@ -4,7 +4,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::{Response, StatusCode, header};
 use serde_json::{Value, json};
-use sliderule_backend::keys::{Expected, TokenError, verify};
+use sliderule_backend::keys::{Expected, TokenError};
 use sliderule_protocol::Claims;
 use url::Url;
 
@@ -72,9 +72,8 @@ pub fn assert_no_store(response: &Response) {
 
 /// Verifies a token as any part of the project would.
 pub fn verified(app: &TestApp, token: &str, audience: Option<&str>) -> Result<Claims, TokenError> {
-    verify(
+    app.state.keys.verify(
         token,
-        &app.state.keys,
         Expected {
             issuer: &app.state.urls.authenticator,
             audience,
