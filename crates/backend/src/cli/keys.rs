@@ -78,13 +78,15 @@ pub(super) struct Target {
 #[derive(Debug, Args)]
 pub(super) struct Lifetime {
     /// The longest access-token lifetime, in seconds: how long a replaced key's tokens live
-    #[arg(long, value_name = "SECS", default_value_t = admin::DEFAULT_MAX_TOKEN_LIFETIME.as_secs())]
-    max_token_lifetime: u64,
+    /// [default: the longer of the configured browser and client token lifetimes]
+    #[arg(long, value_name = "SECS")]
+    max_token_lifetime: Option<u64>,
 }
 
 impl Lifetime {
-    fn duration(&self) -> Duration {
-        Duration::from_secs(self.max_token_lifetime)
+    fn duration(&self, configured: Duration) -> Duration {
+        self.max_token_lifetime
+            .map_or(configured, Duration::from_secs)
     }
 }
 
@@ -99,8 +101,8 @@ pub(super) fn run(command: KeysCommand) -> ExitCode {
         | KeysCommand::List { target, .. }
         | KeysCommand::Retire { target, .. } => target,
     };
-    let admin = match open(target) {
-        Ok(admin) => admin,
+    let (admin, configured_lifetime) = match open(target) {
+        Ok(opened) => opened,
         Err(code) => return code,
     };
     let now = OffsetDateTime::now_utc();
@@ -110,7 +112,7 @@ pub(super) fn run(command: KeysCommand) -> ExitCode {
             bits, publish_lead, ..
         } => rotate(&admin, bits, Duration::from_secs(publish_lead), now),
         KeysCommand::List { lifetime, .. } => admin
-            .list(lifetime.duration(), now)
+            .list(lifetime.duration(configured_lifetime), now)
             .map(|keys| print_list(&keys, now)),
         KeysCommand::Retire {
             kid,
@@ -125,7 +127,7 @@ pub(super) fn run(command: KeysCommand) -> ExitCode {
                 _ => RetireTarget::Expired,
             };
             admin
-                .retire(&which, lifetime.duration(), force, now)
+                .retire(&which, lifetime.duration(configured_lifetime), force, now)
                 .map(|outcomes| print_retired(&which, &outcomes))
         }
     };
@@ -146,13 +148,18 @@ pub(super) fn run(command: KeysCommand) -> ExitCode {
 /// `authenticator.signing_key_file` matter here, so serve mode's requirements (GitHub
 /// credentials, a public issuer) are not checked: the demo mode's checks are the ones every
 /// mode shares.
-fn open(target: &Target) -> Result<KeyAdmin, ExitCode> {
+/// Also answers the longest access-token lifetime the configuration allows.
+fn open(target: &Target) -> Result<(KeyAdmin, Duration), ExitCode> {
     let mut flags = Vec::new();
     if let Some(dir) = &target.data_dir {
         flags.push(("data_dir", toml::Value::String(dir.display().to_string())));
     }
     let config = super::load(Mode::Demo, target.config.as_deref(), flags)?;
-    Ok(KeyAdmin::new(&config))
+    let auth = &config.authenticator;
+    let longest = auth
+        .browser_token_lifetime_secs
+        .max(auth.client_token_lifetime_secs);
+    Ok((KeyAdmin::new(&config), Duration::from_secs(longest)))
 }
 
 fn print_generated(generated: Generated) {

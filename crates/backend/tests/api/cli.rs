@@ -217,3 +217,11 @@ fn an_invalid_affiliates_file_stops_start_up_naming_the_entry() {
     assert_one_line_error(&stderr, "authenticator.affiliates_file");
     assert!(stderr.contains("octocat"), "{stderr}");
 }
+
+#[test]
+fn the_example_configuration_documents_only_keys_that_exist() {
+    let example = include_str!("../../../../backend.example.toml");
+    let (code, stdout, stderr) = check(example, &["--demo"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("refresh_grace_secs = 5"), "{stdout}");
+}
