@@ -11,4 +11,5 @@ mod github_client;
 mod host_routing;
 mod identity;
 mod published;
+mod secrets_in_logs;
 mod web_client;
