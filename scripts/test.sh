@@ -7,6 +7,7 @@ started=$(date +%s)
 ensure_web_tools
 ensure_chromium
 ensure_moto
+ensure_python_tools
 
 cd "$ROOT"
 step "cargo fmt --check"
@@ -21,14 +22,22 @@ logs="$(mktemp -d)"
 step "cargo test"
 cargo test --workspace --locked 2>&1 | tee "$logs/cargo-test.log"
 
+step "interop tests (Python: PyJWT verifies our tokens)"
+cargo build --quiet -p sliderule-backend --locked
+SLIDERULE_BACKEND_BIN="$BACKEND_BIN" PYTHONDONTWRITEBYTECODE=1 \
+  "$PY_VENV/bin/python" -m pytest -p no:cacheprovider -v tests/interop 2>&1 | tee "$logs/interop.log"
+
 build_web
 
 step "browser tests (Playwright on Debian Chromium)"
 cargo build --quiet -p sliderule-backend --locked
-npx playwright test --config e2e/playwright.config.mjs 2>&1 | tee "$logs/e2e.log"
+E2E_BACKEND="${E2E_BACKEND:-$BACKEND_BIN}" \
+  npx playwright test --config e2e/playwright.config.mjs 2>&1 | tee "$logs/e2e.log"
 
 # Only reached when everything passed (set -e): one closing line with the totals.
 rust=$(grep -Eo 'test result: ok\. [0-9]+ passed' "$logs/cargo-test.log" | awk '{n += $4} END {print n + 0}')
+python=$(grep -Eo '[0-9]+ passed' "$logs/interop.log" | tail -n1 | awk '{print $1 + 0}')
 browser=$(grep -Eo '^ *[0-9]+ passed' "$logs/e2e.log" | awk '{n += $1} END {print n + 0}')
-printf '\nRust tests: %d, browser tests: %d, in %ds\n' "$rust" "$browser" "$(( $(date +%s) - started ))"
-printf 'tests: %d passed, 0 failed\n' "$((rust + browser))"
+printf '\nRust tests: %d, Python interop tests: %d, browser tests: %d, in %ds\n' \
+  "$rust" "$python" "$browser" "$(( $(date +%s) - started ))"
+printf 'tests: %d passed, 0 failed\n' "$((rust + python + browser))"

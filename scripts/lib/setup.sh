@@ -69,6 +69,28 @@ ensure_moto() {
 }
 export MOTO_SERVER="$MOTO_VENV/bin/moto_server"
 
+# The Python interoperability tests (tests/interop/) get a venv of their own rather than moto's:
+# their exact pins and moto's ranges then never have to agree, and a change of the requirements
+# file reinstalls only these. The stamp is the hash of the requirements file last installed.
+PY_VENV="$TOOLS_CACHE/py-venv"
+PY_REQUIREMENTS="$ROOT/tests/interop/requirements.txt"
+ensure_python_tools() {
+  local stamp="$PY_VENV/.requirements.sha256" wanted
+  wanted="$(sha256sum "$PY_REQUIREMENTS" | cut -d' ' -f1)"
+  if [ -x "$PY_VENV/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$wanted" ]; then
+    return 0
+  fi
+  step "installing the Python test tools (PyJWT, pytest) into $PY_VENV"
+  # --clear only when the venv is unusable (e.g. its Python was upgraded away); a changed
+  # requirements file installs over the existing venv, which is quicker.
+  if [ ! -x "$PY_VENV/bin/python" ]; then python3 -m venv --clear "$PY_VENV"; fi
+  "$PY_VENV/bin/pip" install --quiet --disable-pip-version-check -r "$PY_REQUIREMENTS"
+  printf '%s\n' "$wanted" >"$stamp"
+}
+
+# The debug backend that cargo builds, which the Python and browser tests start.
+BACKEND_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/sliderule-backend"
+
 ensure_web_tools() {
   ensure_wasm_target
   ensure_trunk

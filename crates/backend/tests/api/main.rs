@@ -12,4 +12,5 @@ mod host_routing;
 mod identity;
 mod key_rotation;
 mod published;
+mod secrets_in_logs;
 mod web_client;
