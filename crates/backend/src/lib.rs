@@ -8,6 +8,7 @@ pub mod app;
 pub mod authenticator;
 pub mod cli;
 pub mod clock;
+pub mod cloud;
 pub mod config;
 pub mod demo;
 pub mod github;

@@ -1,0 +1,1 @@
+//! The AWS CloudFormation driver (being written).
