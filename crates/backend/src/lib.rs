@@ -14,6 +14,7 @@ pub mod demo;
 pub mod github;
 pub mod http;
 pub mod keys;
+pub mod provisioner;
 pub mod server;
 pub mod store;
 pub mod telemetry;

@@ -53,6 +53,10 @@ impl Application {
             Mode::Serve => None,
         };
         let store = open_store(&config)?;
+        let issuer = crate::app::PublicUrls::derive(&config, config.bind).authenticator;
+        let cloud =
+            crate::cloud::driver::from_config(&config, store.clone(), clock.clone(), &issuer)
+                .await?;
         let listener = TcpListener::bind(config.bind)
             .await
             .with_context(|| format!("cannot listen on {}", config.bind))?;
@@ -62,6 +66,7 @@ impl Application {
             emulator,
             store,
             clock,
+            cloud,
         };
         let state = AppState::new(config, parts, local_addr)?;
         Ok(Self { listener, state })
@@ -97,6 +102,12 @@ impl Application {
         let housekeeping =
             tokio::spawn(crate::authenticator::housekeeping::run(self.state.clone()));
         let _stop_housekeeping = AbortOnDrop(housekeeping);
+        let _stop_reaper = AbortOnDrop(tokio::spawn(crate::provisioner::reaper::run(
+            self.state.clone(),
+        )));
+        let _stop_reconciler = AbortOnDrop(tokio::spawn(crate::provisioner::reconcile::run(
+            self.state.clone(),
+        )));
 
         let stopping = Arc::new(tokio::sync::Notify::new());
         let notify = stopping.clone();

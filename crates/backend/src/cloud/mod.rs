@@ -8,6 +8,7 @@
 //! (and adopt ones it has no record of).
 
 pub mod cloudformation;
+pub mod driver;
 pub mod simulated;
 
 use async_trait::async_trait;

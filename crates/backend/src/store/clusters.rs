@@ -157,8 +157,10 @@ pub trait ClusterStore: Send + Sync + 'static {
         cluster: &str,
     ) -> Result<Option<SimulatedStackRow>, StoreError>;
 
-    async fn simulated_stack(&self, stack_id: &str)
-    -> Result<Option<SimulatedStackRow>, StoreError>;
+    async fn simulated_stack(
+        &self,
+        stack_id: &str,
+    ) -> Result<Option<SimulatedStackRow>, StoreError>;
 
     /// Every current simulated stack.
     async fn current_simulated_stacks(&self) -> Result<Vec<SimulatedStackRow>, StoreError>;

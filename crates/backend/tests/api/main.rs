@@ -11,5 +11,6 @@ mod github_client;
 mod host_routing;
 mod identity;
 mod key_rotation;
+mod provisioner;
 mod published;
 mod web_client;

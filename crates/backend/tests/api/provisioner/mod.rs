@@ -1,0 +1,7 @@
+//! The provisioner through HTTP, on the simulated cloud with a clock the tests move.
+
+mod access;
+mod lifecycle;
+mod reaper;
+mod reports;
+mod support;
