@@ -88,20 +88,7 @@ impl AppState {
             &github_config,
             store.clone(),
         )?;
-        let provisioner = Provisioner {
-            cloud,
-            store: store.clone(),
-            clock: clock.clone(),
-            adopt_ttl: std::time::Duration::from_secs(
-                u64::from(config.provisioner.adopt_ttl_mins) * 60,
-            ),
-            reaper_period: std::time::Duration::from_secs(config.provisioner.reaper_period_secs),
-            reconcile_period: std::time::Duration::from_secs(
-                config.provisioner.reconcile_period_secs,
-            ),
-            instance: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4()),
-            public_cluster: config.web.public_cluster.clone(),
-        };
+        let provisioner = Provisioner::new(&config, cloud, store.clone(), clock.clone());
         let host_routing = config.domain.as_deref().map(HostRouting::new);
         let spa = SpaFiles::new(config.web.dist_dir.clone());
         let auth_rate_limit = RateLimiter::new(

@@ -163,7 +163,7 @@ pub async fn shutdown_signal() {
 }
 
 /// The configured store (`store.url`), or `state.db` in the data directory.
-fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+pub fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     let path = match &config.store.url {
         Some(url) => std::path::PathBuf::from(url.trim_start_matches("sqlite://")),
         None => config.data_dir.join("state.db"),

@@ -23,6 +23,7 @@ pub use routes::routes;
 
 use crate::clock::Clock;
 use crate::cloud::Cloud;
+use crate::config::Config;
 use crate::store::Store;
 
 /// Everything the provisioner's rules need, built once.
@@ -40,4 +41,26 @@ pub struct Provisioner {
     pub instance: String,
     /// The public cluster's name (shown in `/info`'s known clusters).
     pub public_cluster: Option<String>,
+}
+
+impl Provisioner {
+    pub fn new(
+        config: &Config,
+        cloud: Arc<dyn Cloud>,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        let settings = &config.provisioner;
+        Self {
+            cloud,
+            store,
+            clock,
+            adopt_ttl: Duration::from_secs(u64::from(settings.adopt_ttl_mins) * 60),
+            reaper_period: Duration::from_secs(settings.reaper_period_secs),
+            reconcile_period: Duration::from_secs(settings.reconcile_period_secs),
+            // Unique per process, so leases tell replicas apart.
+            instance: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4()),
+            public_cluster: config.web.public_cluster.clone(),
+        }
+    }
 }
