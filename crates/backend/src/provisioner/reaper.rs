@@ -91,6 +91,16 @@ pub async fn run(state: AppState) {
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        state.provisioner.reap().await;
+        let sweep = state.provisioner.reap().await;
+        let open = state
+            .provisioner
+            .store
+            .open_clusters()
+            .await
+            .ok()
+            .map(|c| c.len());
+        state
+            .metrics
+            .record_sweep(sweep.destroyed.len(), sweep.failed.len(), open);
     }
 }

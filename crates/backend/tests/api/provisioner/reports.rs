@@ -93,3 +93,18 @@ async fn a_simulated_cluster_answers_discovery_status_with_its_nodes() {
         .unwrap();
     assert_eq!(body, json!({ "nodes": 2 }));
 }
+
+#[tokio::test]
+async fn the_reapers_sweeps_are_counted_in_the_metrics() {
+    let app = TestApp::spawn().await;
+    // The reaper sweeps once at start; wait (bounded) for that sweep to be recorded.
+    for _ in 0..200 {
+        let metrics = app.get("/metrics").await.text().await.unwrap();
+        if metrics.contains("sliderule_reaper_sweeps_total 1") {
+            assert!(metrics.contains("sliderule_open_clusters 0"), "{metrics}");
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("the reaper's first sweep was never recorded");
+}
