@@ -63,8 +63,9 @@ pub struct ClusterRecord {
 /// The outcome of [`ClusterStore::begin_deploy`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BeginDeploy {
-    /// There was no open record: this one is now recorded (phase `Pending`, revision 1); the
-    /// caller creates the stack.
+    /// There was no open record: this one is now recorded (phase `Pending`; revision 1, or one
+    /// more than the closed record it replaces, so a writer still holding that old record cannot
+    /// overwrite the new one); the caller creates the stack.
     Started(ClusterRecord),
     /// A record is open already (another deploy got there first, or the cluster is live).
     Exists(ClusterRecord),
