@@ -53,7 +53,7 @@ pub(super) fn run(args: ReapArgs) -> ExitCode {
             crate::cloud::driver::from_config(&config, store.clone(), clock.clone(), &issuer)
                 .await?;
         let provisioner = Provisioner::new(&config, cloud, store, clock);
-        anyhow::Ok(provisioner.reap().await)
+        anyhow::Ok(provisioner.reap().await?)
     });
     match result {
         Ok(sweep) => {

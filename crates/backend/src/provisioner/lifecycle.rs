@@ -17,8 +17,9 @@ use crate::cloud::{CloudError, Stack, StackSpec};
 use crate::http::error::ApiError;
 use crate::store::{BeginDeploy, ClusterPhase, ClusterRecord};
 
-/// How often a request re-reads and retries when another request changed the cluster under it.
-const ATTEMPTS: usize = 5;
+/// How often a request re-reads and retries when another request changed the cluster under it
+/// (twenty identical deploys at once all move the deadline; each round one of them wins).
+const ATTEMPTS: usize = 50;
 
 impl From<CloudError> for ApiError {
     fn from(error: CloudError) -> Self {
@@ -487,6 +488,7 @@ impl Provisioner {
             if let Some(stored) = self.store.update_cluster(&record).await? {
                 return Ok(Some(stored));
             }
+            tokio::task::yield_now().await;
         }
         Err(in_progress(format!(
             "cluster {cluster} kept changing; try again"

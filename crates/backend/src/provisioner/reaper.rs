@@ -32,16 +32,12 @@ pub struct Sweep {
 }
 
 impl Provisioner {
-    pub async fn reap(&self) -> Sweep {
+    /// One sweep. Fails only when the clusters that are due cannot be read at all; a cluster
+    /// whose destroy fails is reported in [`Sweep::failed`].
+    pub async fn reap(&self) -> Result<Sweep, crate::store::StoreError> {
         let mut sweep = Sweep::default();
         let now = self.clock.now();
-        let due = match self.store.due_clusters(now).await {
-            Ok(due) => due,
-            Err(error) => {
-                tracing::warn!(%error, "reaper: cannot read the clusters that are due");
-                return sweep;
-            }
-        };
+        let due = self.store.due_clusters(now).await?;
         for record in due {
             let Ok(cluster) = ClusterName::parse(&record.cluster) else {
                 continue;
@@ -77,13 +73,29 @@ impl Provisioner {
                 }
                 Err(error) => {
                     tracing::warn!(%cluster, %error, "reaper: destroy failed; retrying after the lease");
+                    self.back_off(&lease, now).await;
                     sweep.failed.push(record.cluster);
                 }
             }
         }
-        sweep
+        Ok(sweep)
     }
 }
+
+impl Provisioner {
+    /// Hands the cluster's lease to a holder no reaper is, so every reaper (this one included)
+    /// waits out the lease before trying again.
+    async fn back_off(&self, lease: &str, now: time::OffsetDateTime) {
+        let _ = self.store.release_lease(lease, &self.instance).await;
+        let _ = self
+            .store
+            .acquire_lease(lease, BACKING_OFF, now, now + LEASE)
+            .await;
+    }
+}
+
+/// The holder of a lease a failed destroy left to run out.
+const BACKING_OFF: &str = "backing-off";
 
 /// Sweeps every `reaper_period` until the task is dropped.
 pub async fn run(state: AppState) {
@@ -91,16 +103,23 @@ pub async fn run(state: AppState) {
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        let sweep = state.provisioner.reap().await;
-        let open = state
-            .provisioner
-            .store
-            .open_clusters()
-            .await
-            .ok()
-            .map(|c| c.len());
-        state
-            .metrics
-            .record_sweep(sweep.destroyed.len(), sweep.failed.len(), open);
+        match state.provisioner.reap().await {
+            Ok(sweep) => {
+                let open = state
+                    .provisioner
+                    .store
+                    .open_clusters()
+                    .await
+                    .ok()
+                    .map(|c| c.len());
+                state
+                    .metrics
+                    .record_sweep(sweep.destroyed.len(), sweep.failed.len(), open);
+            }
+            Err(error) => {
+                tracing::warn!(%error, "reaper: cannot read the clusters that are due");
+                state.metrics.record_sweep(0, 1, None);
+            }
+        }
     }
 }

@@ -94,9 +94,7 @@ impl View {
             state: self.state(),
             response: self.info(),
             auto_shutdown,
-            seconds_remaining: auto_shutdown.map(|deadline| {
-                u64::try_from((deadline - now).whole_seconds().max(0)).unwrap_or(0)
-            }),
+            seconds_remaining: auto_shutdown.map(|deadline| seconds_until(deadline, now)),
             current_nodes: self.current_nodes,
             node_capacity: self.node_capacity(),
             version: self.version(),
@@ -115,5 +113,32 @@ impl View {
             is_public: self.is_public(),
             owner: self.owner(),
         }
+    }
+}
+
+/// Whole seconds from `now` until `deadline`, rounded up: a cluster with 0.4 s left has not
+/// reached its deadline, so it has 1 second remaining, not 0.
+pub fn seconds_until(deadline: OffsetDateTime, now: OffsetDateTime) -> u64 {
+    let remaining = (deadline - now).as_seconds_f64().max(0.0).ceil();
+    // Deadlines are at most a year away, far inside u64.
+    remaining as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::Duration;
+
+    #[test]
+    fn remaining_seconds_round_up_and_stop_at_zero() {
+        let now = OffsetDateTime::UNIX_EPOCH;
+        assert_eq!(
+            seconds_until(now + Duration::milliseconds(1_799_999), now),
+            1800
+        );
+        assert_eq!(seconds_until(now + Duration::seconds(1800), now), 1800);
+        assert_eq!(seconds_until(now + Duration::milliseconds(400), now), 1);
+        assert_eq!(seconds_until(now, now), 0);
+        assert_eq!(seconds_until(now - Duration::seconds(5), now), 0);
     }
 }

@@ -161,6 +161,11 @@ impl TestApp {
             .emulator()
     }
 
+    /// The application's data directory (its store and keys).
+    pub fn data_dir(&self) -> &Path {
+        self._data.path()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }

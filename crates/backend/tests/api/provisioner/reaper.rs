@@ -50,11 +50,20 @@ async fn the_reaper_destroys_a_cluster_at_its_deadline_to_the_second() {
     let left = seconds_remaining(&app, &bob, "bob").await;
     app.clock.advance(Duration::from_secs(left - 1));
     assert!(
-        app.state.provisioner.reap().await.destroyed.is_empty(),
+        app.state
+            .provisioner
+            .reap()
+            .await
+            .unwrap()
+            .destroyed
+            .is_empty(),
         "not before"
     );
     app.clock.advance(Duration::from_secs(1));
-    assert_eq!(app.state.provisioner.reap().await.destroyed, ["bob"]);
+    assert_eq!(
+        app.state.provisioner.reap().await.unwrap().destroyed,
+        ["bob"]
+    );
     assert_eq!(status(&app, &bob, "bob").await["state"], "DESTROYING");
     until_state(&app, &bob, "bob", "NOT_FOUND").await;
 }
@@ -73,9 +82,20 @@ async fn extending_moves_the_reapers_deadline() {
     )
     .await;
     app.clock.advance(Duration::from_secs(16 * 60));
-    assert!(app.state.provisioner.reap().await.destroyed.is_empty());
+    assert!(
+        app.state
+            .provisioner
+            .reap()
+            .await
+            .unwrap()
+            .destroyed
+            .is_empty()
+    );
     app.clock.advance(Duration::from_secs(45 * 60));
-    assert_eq!(app.state.provisioner.reap().await.destroyed, ["bob"]);
+    assert_eq!(
+        app.state.provisioner.reap().await.unwrap().destroyed,
+        ["bob"]
+    );
 }
 
 #[tokio::test]
@@ -89,6 +109,7 @@ async fn two_reapers_on_one_store_issue_one_destroy() {
     let first = replica(&app, counting.clone(), "replica-1");
     let second = replica(&app, counting.clone(), "replica-2");
     let (a, b) = tokio::join!(first.reap(), second.reap());
+    let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!(a.destroyed.len() + b.destroyed.len(), 1, "{a:?} {b:?}");
     assert_eq!(counting.deletes.load(Ordering::SeqCst), 1);
 }
@@ -102,13 +123,13 @@ async fn a_failed_destroy_is_retried_after_the_lease() {
     app.clock.advance(Duration::from_secs(16 * 60));
     let flaky = Arc::new(Counting::new(app.state.provisioner.cloud.clone(), 1));
     let reaper = replica(&app, flaky.clone(), "replica-1");
-    assert_eq!(reaper.reap().await.failed, ["bob"]);
+    assert_eq!(reaper.reap().await.unwrap().failed, ["bob"]);
     assert!(
-        reaper.reap().await.destroyed.is_empty(),
+        reaper.reap().await.unwrap().destroyed.is_empty(),
         "not before the lease ends"
     );
     app.clock.advance(Duration::from_secs(61));
-    assert_eq!(reaper.reap().await.destroyed, ["bob"]);
+    assert_eq!(reaper.reap().await.unwrap().destroyed, ["bob"]);
     assert_eq!(status(&app, &bob, "bob").await["state"], "DESTROYING");
 }
 
@@ -134,7 +155,7 @@ async fn an_orphan_stack_is_adopted_and_later_reaped() {
     assert_eq!(adopted["owner"], "carol");
     assert_eq!(adopted["seconds_remaining"], 60 * 60);
     app.clock.advance(Duration::from_secs(60 * 60));
-    assert_eq!(provisioner.reap().await.destroyed, ["carol"]);
+    assert_eq!(provisioner.reap().await.unwrap().destroyed, ["carol"]);
 }
 
 #[tokio::test]
@@ -241,4 +262,56 @@ impl Cloud for Counting {
     async fn managed_stacks(&self) -> Result<Vec<ManagedStack>, CloudError> {
         self.inner.managed_stacks().await
     }
+}
+
+#[tokio::test]
+async fn the_reap_command_destroys_what_is_due_in_the_data_directory() {
+    let app = TestApp::spawn().await;
+    let bob = member(&app, "bob");
+    let provisioner = &app.state.provisioner;
+    let stack_id = provisioner
+        .cloud
+        .create_stack(&StackSpec {
+            cluster: name("bob"),
+            node_capacity: NodeCapacity::new(1),
+            version: Version::latest(),
+            is_public: false,
+            owner: "bob".into(),
+        })
+        .await
+        .unwrap();
+    let past = app.clock.now() - Duration::from_secs(60);
+    provisioner
+        .store
+        .begin_deploy(&ClusterRecord {
+            cluster: "bob".into(),
+            owner: "bob".into(),
+            node_capacity: 1,
+            version: "latest".into(),
+            is_public: false,
+            deadline: Some(past),
+            stack_id: Some(stack_id),
+            phase: ClusterPhase::Live,
+            created_at: past,
+            updated_at: past,
+            revision: 0,
+        })
+        .await
+        .unwrap();
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_sliderule-backend"))
+        .args(["reap", "--demo", "--data-dir"])
+        .arg(app.data_dir())
+        .env_clear()
+        .output()
+        .await
+        .expect("the binary runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout} {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("destroyed bob"), "{stdout}");
+    assert_eq!(status(&app, &bob, "bob").await["state"], "DESTROYING");
 }
