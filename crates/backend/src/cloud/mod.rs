@@ -22,6 +22,11 @@ pub const TAG_OWNER: &str = "sliderule:owner";
 /// Tag naming the deployment (one backend installation) that manages it.
 pub const TAG_DEPLOYMENT: &str = "sliderule:deployment";
 
+/// The name of the stack of `cluster`: `<cluster>-cluster`, as upstream named them.
+pub fn stack_name(cluster: &ClusterName) -> String {
+    format!("{cluster}-cluster")
+}
+
 /// What a stack is asked to be.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StackSpec {

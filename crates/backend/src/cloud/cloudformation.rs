@@ -1,1 +1,0 @@
-//! The AWS CloudFormation driver (being written).
