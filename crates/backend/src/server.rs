@@ -69,6 +69,10 @@ impl Application {
             cloud,
         };
         let state = AppState::new(config, parts, local_addr)?;
+        // Records and stacks agree, and what is overdue is destroyed, before the first request
+        // is served (and before `build` returns); both then repeat in the background.
+        crate::provisioner::reconcile::reconcile_logged(&state.provisioner).await;
+        crate::provisioner::reaper::sweep(&state).await;
         Ok(Self { listener, state })
     }
 

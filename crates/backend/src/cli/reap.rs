@@ -53,7 +53,8 @@ pub(super) fn run(args: ReapArgs) -> ExitCode {
             crate::cloud::driver::from_config(&config, store.clone(), clock.clone(), &issuer)
                 .await?;
         let provisioner = Provisioner::new(&config, cloud, store, clock);
-        anyhow::Ok(provisioner.reap().await?)
+        let sweep = provisioner.reap().await;
+        anyhow::Ok(sweep?)
     });
     match result {
         Ok(sweep) => {
@@ -64,9 +65,9 @@ pub(super) fn run(args: ReapArgs) -> ExitCode {
                 println!("failed to destroy {cluster}; the next sweep tries again");
             }
             for cluster in &sweep.skipped {
-                println!("skipped {cluster}: another reaper holds it");
+                println!("skipped {cluster}: another reaper holds it, or it changed meanwhile");
             }
-            if sweep.destroyed.is_empty() && sweep.failed.is_empty() {
+            if sweep.destroyed.is_empty() && sweep.failed.is_empty() && sweep.skipped.is_empty() {
                 println!("nothing to reap");
             }
             if sweep.failed.is_empty() {

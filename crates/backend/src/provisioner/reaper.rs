@@ -27,7 +27,7 @@ pub struct Sweep {
     pub destroyed: Vec<String>,
     /// Clusters whose destroy failed (tried again after the lease).
     pub failed: Vec<String>,
-    /// Clusters another reaper holds.
+    /// Clusters another reaper holds, or that were extended or destroyed meanwhile.
     pub skipped: Vec<String>,
 }
 
@@ -43,27 +43,36 @@ impl Provisioner {
                 continue;
             };
             let lease = format!("reap:{cluster}");
-            let held = self
+            let held = match self
                 .store
                 .acquire_lease(&lease, &self.instance, now, now + LEASE)
                 .await
-                .unwrap_or(false);
+            {
+                Ok(held) => held,
+                Err(error) => {
+                    tracing::warn!(%cluster, %error, "reaper: cannot take the lease");
+                    sweep.failed.push(record.cluster);
+                    continue;
+                }
+            };
             if !held {
                 sweep.skipped.push(record.cluster);
                 continue;
             }
             // Look again under the lease: another reaper may have finished it, or the owner
             // extended it, since the list was read.
-            let still_due = self
-                .store
-                .cluster(cluster.as_str())
-                .await
-                .ok()
-                .flatten()
-                .is_some_and(|r| {
+            let still_due = match self.store.cluster(cluster.as_str()).await {
+                Ok(current) => current.is_some_and(|r| {
                     r.phase != ClusterPhase::Closed && r.deadline.is_some_and(|d| d <= now)
-                });
+                }),
+                Err(error) => {
+                    tracing::warn!(%cluster, %error, "reaper: cannot read the cluster again");
+                    sweep.failed.push(record.cluster);
+                    continue;
+                }
+            };
             if !still_due {
+                sweep.skipped.push(record.cluster);
                 continue;
             }
             match self.destroy(ACTOR, &cluster).await {
@@ -97,29 +106,36 @@ impl Provisioner {
 /// The holder of a lease a failed destroy left to run out.
 const BACKING_OFF: &str = "backing-off";
 
-/// Sweeps every `reaper_period` until the task is dropped.
+/// Sweeps every `reaper_period` until the task is dropped (the first sweep is at start, before
+/// the server accepts requests; see [`crate::server`]).
 pub async fn run(state: AppState) {
-    let mut ticks = tokio::time::interval(state.provisioner.reaper_period);
+    let period = state.provisioner.reaper_period;
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        match state.provisioner.reap().await {
-            Ok(sweep) => {
-                let open = state
-                    .provisioner
-                    .store
-                    .open_clusters()
-                    .await
-                    .ok()
-                    .map(|c| c.len());
-                state
-                    .metrics
-                    .record_sweep(sweep.destroyed.len(), sweep.failed.len(), open);
-            }
-            Err(error) => {
-                tracing::warn!(%error, "reaper: cannot read the clusters that are due");
-                state.metrics.record_sweep(0, 1, None);
-            }
+        sweep(&state).await;
+    }
+}
+
+/// One sweep, counted in the metrics.
+pub async fn sweep(state: &AppState) {
+    match state.provisioner.reap().await {
+        Ok(sweep) => {
+            let open = state
+                .provisioner
+                .store
+                .open_clusters()
+                .await
+                .ok()
+                .map(|c| c.len());
+            state
+                .metrics
+                .record_sweep(sweep.destroyed.len(), sweep.failed.len(), open);
+        }
+        Err(error) => {
+            tracing::warn!(%error, "reaper: cannot read the clusters that are due");
+            state.metrics.record_sweep(0, 1, None);
         }
     }
 }

@@ -129,14 +129,21 @@ impl Provisioner {
     }
 }
 
-/// Reconciles now and then every `reconcile_period` until the task is dropped.
+/// Reconciles every `reconcile_period` until the task is dropped (the first run is at start,
+/// before the server accepts requests; see [`crate::server`]).
 pub async fn run(state: AppState) {
-    let mut ticks = tokio::time::interval(state.provisioner.reconcile_period);
+    let period = state.provisioner.reconcile_period;
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        if let Err(error) = state.provisioner.reconcile().await {
-            tracing::warn!(%error, "reconciliation failed; trying again next period");
-        }
+        reconcile_logged(&state.provisioner).await;
+    }
+}
+
+/// One reconciliation; a failure (AWS unreachable) is logged and retried next period.
+pub async fn reconcile_logged(provisioner: &Provisioner) {
+    if let Err(error) = provisioner.reconcile().await {
+        tracing::warn!(%error, "reconciliation failed; trying again next period");
     }
 }

@@ -356,6 +356,7 @@ macro_rules! driver_suite {
 }
 
 driver_suite!(cloudformation, cloudformation_driver);
+driver_suite!(simulated, simulated_driver);
 
 // --- The CloudFormation driver on moto ---------------------------------------------------------
 
@@ -493,4 +494,29 @@ async fn cloudformation_reports_aws_refusals_in_aws_words() {
         other => panic!("a create without the network: {other:?}"),
     }
     assert_eq!(cloud.describe_stack(&name("beta")).await.unwrap(), None);
+}
+
+/// The simulated driver over a real SQLite store, its time moved by a manual clock: each settle
+/// is one step of the simulated cloud.
+async fn simulated_driver() -> Driver {
+    use sliderule_backend::clock::ManualClock;
+    use sliderule_backend::cloud::simulated::SimulatedCloud;
+    use sliderule_backend::store::{ClusterStore, SqliteStore};
+
+    const STEP: Duration = Duration::from_secs(2);
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let store: Arc<dyn ClusterStore> =
+        Arc::new(SqliteStore::open(&dir.path().join("state.db")).expect("the store opens"));
+    let clock = Arc::new(ManualClock::new());
+    let cloud = SimulatedCloud::new(store.clone(), clock.clone(), STEP, DEPLOYMENT);
+    let foreign = SimulatedCloud::new(store, clock.clone(), STEP, "another-deployment");
+    Driver {
+        cloud: Arc::new(cloud),
+        foreign: Arc::new(foreign),
+        settle: Box::new(move || {
+            clock.advance(STEP);
+            Box::pin(std::future::ready(()))
+        }),
+        _keep: Box::new(dir),
+    }
 }

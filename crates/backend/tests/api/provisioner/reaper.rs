@@ -43,7 +43,7 @@ async fn seconds_remaining(app: &TestApp, token: &str, cluster: &str) -> u64 {
 
 #[tokio::test]
 async fn the_reaper_destroys_a_cluster_at_its_deadline_to_the_second() {
-    let app = TestApp::spawn().await;
+    let app = app_reaped_by_hand().await;
     let bob = member(&app, "bob");
     deploy(&app, &bob, "bob", 1, 15).await;
     until_state(&app, &bob, "bob", "RUNNING").await;
@@ -70,7 +70,7 @@ async fn the_reaper_destroys_a_cluster_at_its_deadline_to_the_second() {
 
 #[tokio::test]
 async fn extending_moves_the_reapers_deadline() {
-    let app = TestApp::spawn().await;
+    let app = app_reaped_by_hand().await;
     let bob = member(&app, "bob");
     deploy(&app, &bob, "bob", 1, 15).await;
     until_state(&app, &bob, "bob", "RUNNING").await;
@@ -100,7 +100,7 @@ async fn extending_moves_the_reapers_deadline() {
 
 #[tokio::test]
 async fn two_reapers_on_one_store_issue_one_destroy() {
-    let app = TestApp::spawn().await;
+    let app = app_reaped_by_hand().await;
     let bob = member(&app, "bob");
     deploy(&app, &bob, "bob", 1, 15).await;
     until_state(&app, &bob, "bob", "RUNNING").await;
@@ -116,7 +116,7 @@ async fn two_reapers_on_one_store_issue_one_destroy() {
 
 #[tokio::test]
 async fn a_failed_destroy_is_retried_after_the_lease() {
-    let app = TestApp::spawn().await;
+    let app = app_reaped_by_hand().await;
     let bob = member(&app, "bob");
     deploy(&app, &bob, "bob", 1, 15).await;
     until_state(&app, &bob, "bob", "RUNNING").await;
@@ -135,7 +135,7 @@ async fn a_failed_destroy_is_retried_after_the_lease() {
 
 #[tokio::test]
 async fn an_orphan_stack_is_adopted_and_later_reaped() {
-    let app = TestApp::spawn().await;
+    let app = app_reaped_by_hand().await;
     let carol = member(&app, "carol");
     let provisioner = &app.state.provisioner;
     provisioner
@@ -160,7 +160,7 @@ async fn an_orphan_stack_is_adopted_and_later_reaped() {
 
 #[tokio::test]
 async fn a_deploy_recorded_by_a_process_that_died_before_creating_the_stack_is_finished() {
-    let app = TestApp::spawn().await;
+    let app = app_reaped_by_hand().await;
     let bob = member(&app, "bob");
     let provisioner = &app.state.provisioner;
     let now = app.clock.now();
@@ -192,7 +192,7 @@ async fn a_deploy_recorded_by_a_process_that_died_before_creating_the_stack_is_f
 
 #[tokio::test]
 async fn a_record_whose_stack_vanished_is_closed() {
-    let app = TestApp::spawn().await;
+    let app = app_reaped_by_hand().await;
     let bob = member(&app, "bob");
     deploy(&app, &bob, "bob", 1, 30).await;
     until_state(&app, &bob, "bob", "RUNNING").await;
@@ -266,8 +266,7 @@ impl Cloud for Counting {
 
 #[tokio::test]
 async fn the_reap_command_destroys_what_is_due_in_the_data_directory() {
-    let app = TestApp::spawn().await;
-    let bob = member(&app, "bob");
+    let app = app_reaped_by_hand().await;
     let provisioner = &app.state.provisioner;
     let stack_id = provisioner
         .cloud
@@ -298,6 +297,7 @@ async fn the_reap_command_destroys_what_is_due_in_the_data_directory() {
         })
         .await
         .unwrap();
+    let before = provisioner.store.cluster("bob").await.unwrap();
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_sliderule-backend"))
         .args(["reap", "--demo", "--data-dir"])
         .arg(app.data_dir())
@@ -306,12 +306,17 @@ async fn the_reap_command_destroys_what_is_due_in_the_data_directory() {
         .await
         .expect("the binary runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{stdout} {}",
-        String::from_utf8_lossy(&output.stderr)
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stdout} {stderr}");
+    assert!(
+        stdout.contains("destroyed bob"),
+        "{stdout} {stderr}; the record before: {before:?}"
     );
-    assert!(stdout.contains("destroyed bob"), "{stdout}");
-    assert_eq!(status(&app, &bob, "bob").await["state"], "DESTROYING");
+    let after = provisioner.store.cluster("bob").await.unwrap().unwrap();
+    assert_eq!(after.deadline, None, "the reaper cleared the deadline");
+    let audit = provisioner.store.audit_page(None, 1).await.unwrap();
+    assert_eq!(
+        (audit[0].actor.as_str(), audit[0].action.as_str()),
+        ("reaper", "reap")
+    );
 }

@@ -105,3 +105,19 @@ pub async fn refused(
 ) -> (StatusCode, String, String) {
     crate::helpers::envelope(call(app, token, api, body).await).await
 }
+
+/// A demo app whose background reaper and reconciler wait an hour between runs, so a test that
+/// drives them by hand (on the manual clock) never races with them, however slowly it runs.
+pub async fn app_reaped_by_hand() -> TestApp {
+    TestApp::spawn_with(crate::helpers::TestConfig {
+        values: vec![
+            ("provisioner.reaper_period_secs", toml::Value::Integer(3600)),
+            (
+                "provisioner.reconcile_period_secs",
+                toml::Value::Integer(3600),
+            ),
+        ],
+        ..Default::default()
+    })
+    .await
+}
