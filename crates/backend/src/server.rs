@@ -39,6 +39,17 @@ impl Application {
     /// As [`Application::build`], with the clock tests control (lifetimes of codes and refresh
     /// tokens, which key signs after a rotation).
     pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        Self::build_with(config, clock, None).await
+    }
+
+    /// As [`Application::build_with_clock`], with a cloud driver built by the caller instead of
+    /// from the configuration (tests give the CloudFormation driver moto's endpoint and
+    /// credentials this way).
+    pub async fn build_with(
+        config: Config,
+        clock: Arc<dyn Clock>,
+        cloud: Option<Arc<dyn crate::cloud::Cloud>>,
+    ) -> anyhow::Result<Self> {
         // Reading (or generating) the keys is file I/O and RSA work: off the async workers.
         let keys = {
             let config = config.clone();
@@ -54,9 +65,13 @@ impl Application {
         };
         let store = open_store(&config)?;
         let issuer = crate::app::PublicUrls::derive(&config, config.bind).authenticator;
-        let cloud =
-            crate::cloud::driver::from_config(&config, store.clone(), clock.clone(), &issuer)
-                .await?;
+        let cloud = match cloud {
+            Some(cloud) => cloud,
+            None => {
+                crate::cloud::driver::from_config(&config, store.clone(), clock.clone(), &issuer)
+                    .await?
+            }
+        };
         let listener = TcpListener::bind(config.bind)
             .await
             .with_context(|| format!("cannot listen on {}", config.bind))?;

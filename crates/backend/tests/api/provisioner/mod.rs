@@ -2,6 +2,7 @@
 
 mod access;
 mod lifecycle;
+mod on_moto;
 mod reaper;
 mod reports;
 mod support;
