@@ -8,6 +8,7 @@ use github_emulator::Emulator;
 
 use crate::authenticator::Authenticator;
 use crate::clock::Clock;
+use crate::cloud::Cloud;
 use crate::config::{Config, Mode};
 use crate::github::{GitHub, HttpGitHub};
 use crate::http::host::HostRouting;
@@ -15,6 +16,7 @@ use crate::http::metrics::Metrics;
 use crate::http::rate_limit::RateLimiter;
 use crate::http::spa::SpaFiles;
 use crate::keys::Keyring;
+use crate::provisioner::Provisioner;
 use crate::store::Store;
 
 #[derive(Clone)]
@@ -43,6 +45,7 @@ pub struct App {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     pub authenticator: Authenticator,
+    pub provisioner: Provisioner,
     /// Per-IP limits of the sign-in endpoints.
     pub auth_rate_limit: Arc<RateLimiter>,
 }
@@ -53,6 +56,7 @@ pub struct Parts {
     pub emulator: Option<Emulator>,
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
+    pub cloud: Arc<dyn Cloud>,
 }
 
 impl AppState {
@@ -63,6 +67,7 @@ impl AppState {
             emulator,
             store,
             clock,
+            cloud,
         } = parts;
         let urls = PublicUrls::derive(&config, local_addr);
         let mut github_config = config.github.clone();
@@ -83,6 +88,7 @@ impl AppState {
             &github_config,
             store.clone(),
         )?;
+        let provisioner = Provisioner::new(&config, cloud, store.clone(), clock.clone());
         let host_routing = config.domain.as_deref().map(HostRouting::new);
         let spa = SpaFiles::new(config.web.dist_dir.clone());
         let auth_rate_limit = RateLimiter::new(
@@ -101,6 +107,7 @@ impl AppState {
             store,
             clock,
             authenticator,
+            provisioner,
             auth_rate_limit,
         })))
     }

@@ -1,4 +1,4 @@
-//! The command line: `demo`, `serve`, `config check`, `keys generate|rotate|list|retire`.
+//! The command line: `demo`, `serve`, `config check`, `keys`, `reap`. `keys generate|rotate|list|retire`.
 //!
 //! Exit codes: 0 success, 1 a runtime failure (for example the port is taken), 2 a usage or
 //! configuration error, reported as one line naming the key and the problem.
@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 mod keys;
+mod reap;
 
 use crate::config::{self, Config, ConfigSources, Mode};
 use crate::server::{Application, shutdown_signal};
@@ -38,6 +39,8 @@ enum Command {
     /// Signing keys of a data directory: generate, rotate without downtime, list, retire.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Destroy every cluster whose deadline has passed (one sweep of the reaper).
+    Reap(reap::ReapArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -119,6 +122,7 @@ pub fn run() -> ExitCode {
             }
         }
         Command::Keys(command) => keys::run(command),
+        Command::Reap(args) => reap::run(args),
         Command::Serve(args) => {
             let flags = args.flags();
             match load(Mode::Serve, args.config.as_deref(), flags) {

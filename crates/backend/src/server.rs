@@ -39,6 +39,17 @@ impl Application {
     /// As [`Application::build`], with the clock tests control (lifetimes of codes and refresh
     /// tokens, which key signs after a rotation).
     pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        Self::build_with(config, clock, None).await
+    }
+
+    /// As [`Application::build_with_clock`], with a cloud driver built by the caller instead of
+    /// from the configuration (tests give the CloudFormation driver moto's endpoint and
+    /// credentials this way).
+    pub async fn build_with(
+        config: Config,
+        clock: Arc<dyn Clock>,
+        cloud: Option<Arc<dyn crate::cloud::Cloud>>,
+    ) -> anyhow::Result<Self> {
         // Reading (or generating) the keys is file I/O and RSA work: off the async workers.
         let keys = {
             let config = config.clone();
@@ -53,6 +64,14 @@ impl Application {
             Mode::Serve => None,
         };
         let store = open_store(&config)?;
+        let issuer = crate::app::PublicUrls::derive(&config, config.bind).authenticator;
+        let cloud = match cloud {
+            Some(cloud) => cloud,
+            None => {
+                crate::cloud::driver::from_config(&config, store.clone(), clock.clone(), &issuer)
+                    .await?
+            }
+        };
         let listener = TcpListener::bind(config.bind)
             .await
             .with_context(|| format!("cannot listen on {}", config.bind))?;
@@ -62,8 +81,13 @@ impl Application {
             emulator,
             store,
             clock,
+            cloud,
         };
         let state = AppState::new(config, parts, local_addr)?;
+        // Records and stacks agree, and what is overdue is destroyed, before the first request
+        // is served (and before `build` returns); both then repeat in the background.
+        crate::provisioner::reconcile::reconcile_logged(&state.provisioner).await;
+        crate::provisioner::reaper::sweep(&state).await;
         Ok(Self { listener, state })
     }
 
@@ -97,6 +121,12 @@ impl Application {
         let housekeeping =
             tokio::spawn(crate::authenticator::housekeeping::run(self.state.clone()));
         let _stop_housekeeping = AbortOnDrop(housekeeping);
+        let _stop_reaper = AbortOnDrop(tokio::spawn(crate::provisioner::reaper::run(
+            self.state.clone(),
+        )));
+        let _stop_reconciler = AbortOnDrop(tokio::spawn(crate::provisioner::reconcile::run(
+            self.state.clone(),
+        )));
 
         let stopping = Arc::new(tokio::sync::Notify::new());
         let notify = stopping.clone();
@@ -152,7 +182,7 @@ pub async fn shutdown_signal() {
 }
 
 /// The configured store (`store.url`), or `state.db` in the data directory.
-fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+pub fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     let path = match &config.store.url {
         Some(url) => std::path::PathBuf::from(url.trim_start_matches("sqlite://")),
         None => config.data_dir.join("state.db"),

@@ -178,12 +178,41 @@ pub enum CloudDriver {
     Simulated,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ProvisionerConfig {
     /// `cloudformation` (default in serve mode) or `simulated` (default in demo mode).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cloud: Option<CloudDriver>,
+    /// Names this installation in the `sliderule:deployment` tag of its stacks, so it manages
+    /// only its own. Default: the domain, or `sliderule-demo`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<String>,
+    /// The operator's own cluster template; the bundled `deploy/cluster.yaml` when unset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template_file: Option<PathBuf>,
+    /// Extra stack parameters passed to every cluster stack (e.g. `KeyName`, `InstanceType`).
+    pub parameters: std::collections::BTreeMap<String, String>,
+    /// How often the reaper looks for clusters past their deadline.
+    pub reaper_period_secs: u64,
+    /// How often stacks and records are reconciled (adopt orphans, close vanished records).
+    pub reconcile_period_secs: u64,
+    /// Deadline given to an adopted orphan stack, minutes from its adoption.
+    pub adopt_ttl_mins: u32,
+}
+
+impl Default for ProvisionerConfig {
+    fn default() -> Self {
+        Self {
+            cloud: None,
+            deployment: None,
+            template_file: None,
+            parameters: std::collections::BTreeMap::new(),
+            reaper_period_secs: 30,
+            reconcile_period_secs: 600,
+            adopt_ttl_mins: 60,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -303,6 +332,15 @@ impl Config {
     /// Prints the effective configuration as TOML, secrets shown as `***`.
     pub fn to_redacted_toml(&self) -> String {
         toml::to_string(self).unwrap_or_else(|e| format!("# cannot print configuration: {e}\n"))
+    }
+
+    /// The `sliderule:deployment` tag of this installation's stacks.
+    pub fn deployment(&self) -> String {
+        self.provisioner
+            .deployment
+            .clone()
+            .or_else(|| self.domain.clone())
+            .unwrap_or_else(|| "sliderule-demo".to_owned())
     }
 
     /// The cloud driver in effect: configured, or the mode's default.

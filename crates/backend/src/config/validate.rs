@@ -31,6 +31,24 @@ pub(super) fn validate(config: &Config) -> Result<(), ConfigError> {
         check_public_url("authenticator.issuer", issuer)?;
     }
     validate_authenticator(&config.authenticator)?;
+    for (key, value) in [
+        (
+            "provisioner.reaper_period_secs",
+            config.provisioner.reaper_period_secs,
+        ),
+        (
+            "provisioner.reconcile_period_secs",
+            config.provisioner.reconcile_period_secs,
+        ),
+        (
+            "provisioner.adopt_ttl_mins",
+            u64::from(config.provisioner.adopt_ttl_mins),
+        ),
+    ] {
+        if value == 0 {
+            return Err(ConfigError::new(key, "must be at least 1"));
+        }
+    }
     if config.github.membership_cache_secs > 300 {
         return Err(ConfigError::new(
             "github.membership_cache_secs",

@@ -29,6 +29,12 @@ pub enum ApiError {
     /// 404: no such thing.
     #[error("{0}")]
     NotFound(String),
+    /// 404 with a specific code (`does_not_exist`).
+    #[error("{description}")]
+    NotFoundCode {
+        code: &'static str,
+        description: String,
+    },
     /// 409: the thing is in a state that does not allow this.
     #[error("{description}")]
     Conflict {
@@ -82,7 +88,7 @@ impl ApiError {
             Self::BadRequest { .. } | Self::Invalid(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
-            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::NotFound(_) | Self::NotFoundCode { .. } => StatusCode::NOT_FOUND,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -99,7 +105,8 @@ impl ApiError {
             | Self::Conflict { code, .. }
             | Self::Unprocessable { code, .. }
             | Self::BadGateway { code, .. }
-            | Self::Unavailable { code, .. } => code,
+            | Self::Unavailable { code, .. }
+            | Self::NotFoundCode { code, .. } => code,
             Self::Unauthorized(_) => "invalid_token",
             Self::Forbidden(_) => "access_denied",
             Self::NotFound(_) => "not_found",

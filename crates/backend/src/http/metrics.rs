@@ -15,6 +15,7 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -42,6 +43,10 @@ pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     durations: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    reaper_sweeps: Counter,
+    reaper_destroyed: Counter,
+    reaper_failures: Counter,
+    open_clusters: Gauge,
 }
 
 impl Metrics {
@@ -61,11 +66,50 @@ impl Metrics {
             "HTTP request latency by method and route",
             durations.clone(),
         );
+        let reaper_sweeps = Counter::default();
+        registry.register(
+            "reaper_sweeps",
+            "Sweeps of the reaper",
+            reaper_sweeps.clone(),
+        );
+        let reaper_destroyed = Counter::default();
+        registry.register(
+            "reaper_destroyed",
+            "Clusters the reaper destroyed at their deadline",
+            reaper_destroyed.clone(),
+        );
+        let reaper_failures = Counter::default();
+        registry.register(
+            "reaper_failures",
+            "Destroys by the reaper that failed (retried later)",
+            reaper_failures.clone(),
+        );
+        let open_clusters = Gauge::default();
+        registry.register(
+            "open_clusters",
+            "Clusters recorded as deploying or live, as of the last sweep",
+            open_clusters.clone(),
+        );
         Arc::new(Self {
             registry,
             requests,
             durations,
+            reaper_sweeps,
+            reaper_destroyed,
+            reaper_failures,
+            open_clusters,
         })
+    }
+
+    /// Records one sweep of the reaper, and how many clusters are open after it.
+    pub fn record_sweep(&self, destroyed: usize, failed: usize, open: Option<usize>) {
+        self.reaper_sweeps.inc();
+        self.reaper_destroyed.inc_by(destroyed as u64);
+        self.reaper_failures.inc_by(failed as u64);
+        if let Some(open) = open {
+            self.open_clusters
+                .set(i64::try_from(open).unwrap_or(i64::MAX));
+        }
     }
 
     pub fn render(&self) -> String {

@@ -7,6 +7,7 @@ pub mod bearer;
 pub mod error;
 pub mod health;
 pub mod host;
+pub mod json_body;
 pub mod metrics;
 pub mod middleware;
 pub mod rate_limit;
@@ -43,6 +44,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics::handler))
         .route("/config.json", get(spa::web_config))
         .merge(crate::authenticator::routes(&state))
+        .merge(crate::provisioner::routes(&state))
         .fallback(spa::fallback)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

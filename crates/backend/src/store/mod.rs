@@ -1,6 +1,7 @@
-//! Every durable fact of the authenticator, behind one trait so tests and deployments choose the
-//! implementation: registered OAuth clients, pending browser logins, one-time codes, device-poll
-//! bookkeeping and refresh-token families.
+//! Every durable fact, behind one trait so tests and deployments choose the implementation: for
+//! the authenticator, registered OAuth clients, pending browser logins, one-time codes,
+//! device-poll bookkeeping and refresh-token families; for the provisioner ([`ClusterStore`]),
+//! cluster records, leases, the audit log and the simulated cloud's stacks.
 //!
 //! Secrets never reach the store in the clear: codes, refresh tokens and device codes are kept as
 //! [`TokenHash`]es, and the one thing that must be recoverable (the successor of a refresh token,
@@ -11,6 +12,7 @@
 //! spent exactly once even when requests race, in one process or in several sharing the database.
 //! Time is always passed in, so tests control the clock.
 
+mod clusters;
 mod sqlite;
 #[cfg(test)]
 mod suite;
@@ -20,6 +22,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
+pub use clusters::{
+    AuditEntry, BeginDeploy, ClusterPhase, ClusterRecord, ClusterStore, SimulatedStackRow,
+};
 pub use sqlite::SqliteStore;
 
 /// SHA-256 of a secret, lowercase hex: what the store keeps instead of the secret.
@@ -151,7 +156,7 @@ pub enum Rotation {
 
 /// The durable state of the authenticator. Implementations: [`SqliteStore`].
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: ClusterStore + Send + Sync + 'static {
     /// Whether the store answers (for `/ready`).
     async fn ping(&self) -> Result<(), StoreError>;
 

@@ -10,12 +10,17 @@
 //!
 //! Times are stored as unix milliseconds, durations as milliseconds.
 
+mod audit;
 mod clients;
+mod clusters;
 mod codes;
 mod device;
+mod leases;
 mod migrations;
+mod provisioner;
 mod purge;
 mod refresh;
+mod simulated;
 #[cfg(test)]
 mod tests;
 

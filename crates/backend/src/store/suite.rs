@@ -2,19 +2,27 @@
 //! implementation runs the same checks from its own tests (see `sqlite/tests.rs`). Each function
 //! is one test; its name says what it checks.
 
+mod audit;
 mod clients;
+mod clusters;
 mod codes;
 mod device;
+mod leases;
 mod purge;
 mod races;
 mod refresh;
+mod simulated;
 
+pub(crate) use audit::*;
 pub(crate) use clients::*;
+pub(crate) use clusters::*;
 pub(crate) use codes::*;
 pub(crate) use device::*;
+pub(crate) use leases::*;
 pub(crate) use purge::*;
 pub(crate) use races::*;
 pub(crate) use refresh::*;
+pub(crate) use simulated::*;
 
 use std::time::Duration;
 
@@ -22,8 +30,8 @@ use time::OffsetDateTime;
 use time::macros::datetime;
 
 use super::{
-    CodeGrant, CodeRedemption, DevicePoll, Family, RefreshRules, Rotation, Store, StoredClient,
-    TokenHash,
+    AuditEntry, BeginDeploy, ClusterPhase, ClusterRecord, CodeGrant, CodeRedemption, DevicePoll,
+    Family, RefreshRules, Rotation, SimulatedStackRow, Store, StoredClient, TokenHash,
 };
 
 const T0: OffsetDateTime = datetime!(2024-05-01 12:00 UTC);
@@ -72,6 +80,41 @@ fn client(id: &str, at: OffsetDateTime) -> StoredClient {
         registered_at: at,
         last_used_at: at,
     }
+}
+
+/// A pending record of `cluster` created at `at`, due an hour later.
+fn record(cluster: &str, at: OffsetDateTime) -> ClusterRecord {
+    ClusterRecord {
+        cluster: cluster.into(),
+        owner: "alice".into(),
+        node_capacity: 3,
+        version: "latest".into(),
+        is_public: false,
+        deadline: Some(at + secs(3600)),
+        stack_id: None,
+        phase: ClusterPhase::Pending,
+        created_at: at,
+        updated_at: at,
+        revision: 1,
+    }
+}
+
+/// Begins a deploy that must start; returns the stored record.
+async fn started(store: &dyn Store, record: ClusterRecord) -> ClusterRecord {
+    match store.begin_deploy(&record).await.unwrap() {
+        BeginDeploy::Started(stored) => stored,
+        other => panic!("expected Started, got {other:?}"),
+    }
+}
+
+/// Closes a record (as a destroy does); returns the stored record.
+async fn close(store: &dyn Store, record: ClusterRecord) -> ClusterRecord {
+    let closed = ClusterRecord {
+        phase: ClusterPhase::Closed,
+        deadline: None,
+        ..record
+    };
+    store.update_cluster(&closed).await.unwrap().unwrap()
 }
 
 fn hash(secret: &str) -> TokenHash {

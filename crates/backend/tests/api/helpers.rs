@@ -39,6 +39,9 @@ pub struct TestConfig {
     /// Run against a GitHub emulator on another port (serve mode) instead of the demo's
     /// in-process one.
     pub external_github: Option<Seed>,
+    /// The cloud driver, instead of the one the configuration names (the CloudFormation driver
+    /// on moto).
+    pub cloud: Option<Arc<dyn sliderule_backend::cloud::Cloud>>,
     /// Sign with the data directory's keyring (a key generated at start, rotatable with the
     /// `keys` operations) instead of the shared fixed test key file.
     pub data_dir_keyring: bool,
@@ -113,7 +116,7 @@ impl TestApp {
         )
         .expect("test configuration is valid");
         let clock = Arc::new(ManualClock::new());
-        let app = Application::build_with_clock(config, clock.clone())
+        let app = Application::build_with(config, clock.clone(), options.cloud)
             .await
             .expect("application binds");
         let address = format!("http://{}", app.local_addr());
@@ -159,6 +162,11 @@ impl TestApp {
             .as_ref()
             .expect("this test app runs with an external GitHub emulator")
             .emulator()
+    }
+
+    /// The application's data directory (its store and keys).
+    pub fn data_dir(&self) -> &Path {
+        self._data.path()
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -5,12 +5,15 @@ mod helpers;
 
 mod authenticator;
 mod cli;
+mod cloud_drivers;
 mod demo_github;
 mod foundation;
 mod github_client;
 mod host_routing;
 mod identity;
 mod key_rotation;
+mod moto;
+mod provisioner;
 mod published;
 mod secrets_in_logs;
 mod web_client;

@@ -9,8 +9,10 @@ use crate::store::StoreError;
 
 /// Every migration, in order. Append only: a released migration never changes, since databases
 /// that already applied it will not run it again.
-pub(super) const MIGRATIONS: &[&str] =
-    &[include_str!("../../../migrations/0001_authenticator.sql")];
+pub(super) const MIGRATIONS: &[&str] = &[
+    include_str!("../../../migrations/0001_authenticator.sql"),
+    include_str!("../../../migrations/0002_provisioner.sql"),
+];
 
 /// Brings the schema up to date. Idempotent.
 pub(super) fn apply(conn: &mut Connection) -> Result<(), StoreError> {

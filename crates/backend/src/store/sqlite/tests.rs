@@ -10,7 +10,7 @@ use time::macros::datetime;
 use super::SqliteStore;
 use super::migrations::MIGRATIONS;
 use crate::store::{
-    CodeGrant, Family, RefreshRules, Rotation, Store, StoreError, TokenHash, suite,
+    ClusterStore, CodeGrant, Family, RefreshRules, Rotation, Store, StoreError, TokenHash, suite,
 };
 
 /// Runs each suite function as its own test on a fresh in-memory store.
@@ -54,6 +54,22 @@ suite_on_memory!(
     family_of_finds_the_family_of_spent_tokens_and_of_revoked_families,
     purge_deletes_what_expired_and_keeps_what_lives,
     purge_forgets_a_redeemed_code_once_no_family_it_issued_can_live,
+    a_deploy_starts_once_and_then_sees_the_open_record,
+    a_live_record_also_blocks_a_new_deploy,
+    a_closed_record_lets_the_name_be_deployed_again,
+    an_update_swaps_only_the_revision_it_read,
+    an_update_of_an_unknown_cluster_is_refused,
+    every_field_of_a_record_round_trips,
+    open_clusters_lists_pending_and_live_records_by_name,
+    due_clusters_are_the_open_ones_past_their_deadline_soonest_first,
+    a_held_lease_is_refused_to_another_holder,
+    an_expired_lease_is_taken_over,
+    the_holder_renews_its_lease,
+    a_released_lease_is_free_and_only_its_holder_releases_it,
+    audit_entries_get_increasing_ids_and_round_trip,
+    audit_pages_run_newest_first_before_an_exclusive_id,
+    a_new_current_stack_replaces_the_clusters_previous_one,
+    putting_a_stack_again_replaces_its_state,
 );
 
 fn db_path(dir: &tempfile::TempDir) -> PathBuf {
@@ -115,6 +131,32 @@ async fn concurrent_rotations_through_a_connection_per_racer_rotate_once_and_rev
     suite::concurrent_rotations_rotate_once_replay_once_and_revoke_the_family(&stores).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_deploys_through_one_file_backed_store_start_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    suite::concurrent_deploys_start_exactly_once(&stores_on_one_file(&db_path(&dir), 1)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_deploys_through_two_stores_on_one_file_start_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    suite::concurrent_deploys_start_exactly_once(&stores_on_one_file(&db_path(&dir), 2)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_deploys_through_a_connection_per_racer_start_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let stores = stores_on_one_file(&db_path(&dir), suite::RACERS);
+    suite::concurrent_deploys_start_exactly_once(&stores).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_lease_acquisitions_through_two_stores_on_one_file_grant_one_holder() {
+    let dir = tempfile::tempdir().unwrap();
+    let stores = stores_on_one_file(&db_path(&dir), 2);
+    suite::concurrent_lease_acquisitions_grant_exactly_one_holder(&stores).await;
+}
+
 // Files and migrations
 
 #[tokio::test]
@@ -138,8 +180,42 @@ async fn reopening_a_database_keeps_its_rows_and_applies_no_migration_twice() {
 #[test]
 fn user_version_counts_the_migrations() {
     let store = SqliteStore::open_in_memory().unwrap();
-    assert!(!MIGRATIONS.is_empty());
+    // Every file in migrations/ is compiled in: a new one left out of the list would never run.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let files = std::fs::read_dir(dir)
+        .unwrap()
+        .filter(|entry| {
+            let path = entry.as_ref().unwrap().path();
+            path.extension().is_some_and(|ext| ext == "sql")
+        })
+        .count();
+    assert_eq!(MIGRATIONS.len(), files);
+    assert!(MIGRATIONS.len() >= 2, "authenticator and provisioner");
     assert_eq!(user_version(&store), MIGRATIONS.len() as i64);
+}
+
+#[tokio::test]
+async fn a_database_of_the_authenticator_alone_is_upgraded_keeping_its_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let nonce = TokenHash::of("nonce-1");
+    {
+        // What a binary with only the first migration left behind.
+        let mut conn = rusqlite::Connection::open(db_path(&dir)).unwrap();
+        let tx = conn.transaction().unwrap();
+        tx.execute_batch(MIGRATIONS[0]).unwrap();
+        tx.pragma_update(None, "user_version", 1).unwrap();
+        tx.execute(
+            "INSERT INTO pending_logins (nonce_hash, expires_at) VALUES (?1, ?2)",
+            rusqlite::params![nonce.as_str(), i64::MAX],
+        )
+        .unwrap();
+        tx.commit().unwrap();
+    }
+    let store = SqliteStore::open(&db_path(&dir)).unwrap();
+    assert_eq!(user_version(&store), MIGRATIONS.len() as i64);
+    let now = datetime!(2029-01-01 0:00 UTC);
+    assert!(store.take_pending_login(&nonce, now).await.unwrap());
+    assert!(store.open_clusters().await.unwrap().is_empty());
 }
 
 #[test]

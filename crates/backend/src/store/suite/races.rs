@@ -121,3 +121,56 @@ pub(crate) async fn concurrent_rotations_rotate_once_replay_once_and_revoke_the_
         assert!(is_revoked(stores[0].as_ref(), &presented).await);
     }
 }
+
+/// All racers deploy one cluster at once (each with its own owner): one is `Started`, the others
+/// see its record. Then the record is closed and the next round races again on the same name.
+pub(crate) async fn concurrent_deploys_start_exactly_once(stores: &[Arc<dyn Store>]) {
+    for round in 0..ROUNDS {
+        let outcomes = race(stores, |store, racer| async move {
+            let mine = ClusterRecord {
+                owner: format!("racer-{racer}"),
+                ..record("raced", T0 + secs(round as u64))
+            };
+            store.begin_deploy(&mine).await.unwrap()
+        })
+        .await;
+
+        let started: Vec<&ClusterRecord> = outcomes
+            .iter()
+            .filter_map(|o| match o {
+                BeginDeploy::Started(record) => Some(record),
+                BeginDeploy::Exists(_) => None,
+            })
+            .collect();
+        assert_eq!(started.len(), 1, "round {round}: {outcomes:?}");
+        let winner = started[0].clone();
+        for outcome in &outcomes {
+            if let BeginDeploy::Exists(seen) = outcome {
+                assert_eq!(*seen, winner, "round {round}");
+            }
+        }
+        close(stores[0].as_ref(), winner).await;
+    }
+}
+
+/// All racers ask for one free lease at once, each as its own holder: exactly one gets it.
+pub(crate) async fn concurrent_lease_acquisitions_grant_exactly_one_holder(
+    stores: &[Arc<dyn Store>],
+) {
+    for round in 0..ROUNDS {
+        let name = format!("lease-raced-{round}");
+        let outcomes = race(stores, |store, racer| {
+            let name = name.clone();
+            async move {
+                let holder = format!("replica-{racer}");
+                store
+                    .acquire_lease(&name, &holder, T0, T0 + secs(30))
+                    .await
+                    .unwrap()
+            }
+        })
+        .await;
+        let holders = outcomes.iter().filter(|held| **held).count();
+        assert_eq!(holders, 1, "round {round}: {outcomes:?}");
+    }
+}

@@ -1,0 +1,122 @@
+//! The provisioner's HTTP handlers: read the caller and the body, call the rules, answer.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use sliderule_protocol::ClusterName;
+use sliderule_protocol::provisioner::{
+    ClusterReport, ClusterRequest, ClusterStatus, DeployRequest, DestroyResponse, ExtendRequest,
+    InfoResponse, ReportResponse, StackEvent,
+};
+
+use super::audit::{AuditPage, AuditRequest};
+use super::caller::Caller;
+use super::lifecycle::does_not_exist;
+use crate::app::AppState;
+use crate::http::error::ApiError;
+use crate::http::json_body::JsonBody;
+
+pub async fn info(State(state): State<AppState>, caller: Caller) -> Json<InfoResponse> {
+    Json(InfoResponse::new(
+        &caller.claims,
+        caller.limits,
+        state.provisioner.public_cluster.as_deref(),
+    ))
+}
+
+pub async fn deploy(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(request): JsonBody<DeployRequest>,
+) -> Result<Json<ClusterStatus>, ApiError> {
+    let provisioner = &state.provisioner;
+    let view = provisioner.deploy(&caller, &request).await?;
+    Ok(Json(view.status(provisioner.clock.now())))
+}
+
+pub async fn extend(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(request): JsonBody<ExtendRequest>,
+) -> Result<Json<ClusterStatus>, ApiError> {
+    let provisioner = &state.provisioner;
+    let view = provisioner.extend(&caller, &request).await?;
+    Ok(Json(view.status(provisioner.clock.now())))
+}
+
+pub async fn destroy(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(request): JsonBody<ClusterRequest>,
+) -> Result<Json<DestroyResponse>, ApiError> {
+    caller.may_use(&request.cluster)?;
+    let state_now = state
+        .provisioner
+        .destroy(caller.login(), &request.cluster)
+        .await?;
+    Ok(Json(DestroyResponse::new(request.cluster, state_now)))
+}
+
+pub async fn status(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(request): JsonBody<ClusterRequest>,
+) -> Result<Json<ClusterStatus>, ApiError> {
+    caller.may_use(&request.cluster)?;
+    let provisioner = &state.provisioner;
+    let view = provisioner.view(&request.cluster).await?;
+    if view.record.is_none() && view.stack.is_none() {
+        return Err(does_not_exist(&request.cluster));
+    }
+    Ok(Json(view.status(provisioner.clock.now())))
+}
+
+pub async fn events(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(request): JsonBody<ClusterRequest>,
+) -> Result<Json<Vec<StackEvent>>, ApiError> {
+    caller.may_use(&request.cluster)?;
+    Ok(Json(state.provisioner.events(&request.cluster).await?))
+}
+
+pub async fn report_clusters(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<ClusterReport>, ApiError> {
+    Ok(Json(state.provisioner.report(&caller).await?))
+}
+
+pub async fn report_cluster(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(cluster): Path<String>,
+) -> Result<Json<ClusterReport>, ApiError> {
+    let cluster = ClusterName::parse(&cluster)
+        .map_err(|e| ApiError::bad_request("invalid_request", e.to_string()))?;
+    caller.may_use(&cluster)?;
+    let view = state.provisioner.view(&cluster).await?;
+    if view.record.is_none() && view.stack.is_none() {
+        return Err(does_not_exist(&cluster));
+    }
+    Ok(Json(ClusterReport::from([(cluster, view.summary())])))
+}
+
+/// v5's owner report.
+pub async fn report(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<ReportResponse>, ApiError> {
+    caller.must_be_owner("the report of every cluster")?;
+    Ok(Json(ReportResponse::new(
+        state.provisioner.report(&caller).await?,
+    )))
+}
+
+pub async fn audit(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(request): JsonBody<AuditRequest>,
+) -> Result<Json<AuditPage>, ApiError> {
+    caller.must_be_owner("the audit log")?;
+    Ok(Json(state.provisioner.audit_page(&request).await?))
+}

@@ -1,0 +1,535 @@
+//! The lifecycle rules of provisioner.md: deploy (create, update, or just move the deadline),
+//! extend, destroy, and reading a cluster's state.
+//!
+//! A deploy is recorded before its stack is created, and every change of a record is a
+//! compare-and-swap on its revision, so two requests (or two replicas) racing on one cluster
+//! create exactly one stack and never lose a deadline.
+
+use serde_json::json;
+use sliderule_protocol::provisioner::{ClusterState, DeployRequest, ExtendRequest};
+use sliderule_protocol::{ClusterName, LimitError, NodeCapacity, Version, codes};
+use time::OffsetDateTime;
+
+use super::Provisioner;
+use super::caller::Caller;
+use super::status::View;
+use crate::cloud::{CloudError, Stack, StackSpec};
+use crate::http::error::ApiError;
+use crate::store::{BeginDeploy, ClusterPhase, ClusterRecord};
+
+/// How often a request re-reads and retries when another request changed the cluster under it
+/// (twenty identical deploys at once all move the deadline; each round one of them wins).
+const ATTEMPTS: usize = 50;
+
+impl From<CloudError> for ApiError {
+    fn from(error: CloudError) -> Self {
+        match error {
+            CloudError::Conflict(description) => ApiError::Conflict {
+                code: codes::OPERATION_IN_PROGRESS,
+                description,
+            },
+            CloudError::Unavailable(description) => ApiError::BadGateway {
+                code: codes::BAD_GATEWAY,
+                description: format!("AWS failed: {description}"),
+            },
+        }
+    }
+}
+
+fn limit_exceeded(error: LimitError) -> ApiError {
+    ApiError::Unprocessable {
+        code: codes::LIMIT_EXCEEDED,
+        description: error.to_string(),
+    }
+}
+
+fn in_progress(description: String) -> ApiError {
+    ApiError::Conflict {
+        code: codes::OPERATION_IN_PROGRESS,
+        description,
+    }
+}
+
+/// What a deploy asks for, with absent fields filled from the record (or the defaults).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Wanted {
+    node_capacity: u32,
+    version: String,
+    is_public: bool,
+}
+
+impl Wanted {
+    fn of(request: &DeployRequest, record: Option<&ClusterRecord>) -> Self {
+        Self {
+            node_capacity: request.node_capacity.get(),
+            version: request
+                .version
+                .as_ref()
+                .map(|v| v.as_str().to_owned())
+                .or_else(|| record.map(|r| r.version.clone()))
+                .unwrap_or_else(|| Version::latest().as_str().to_owned()),
+            is_public: request
+                .is_public
+                .or_else(|| record.map(|r| r.is_public))
+                .unwrap_or(false),
+        }
+    }
+
+    fn matches(&self, record: &ClusterRecord) -> bool {
+        self.node_capacity == record.node_capacity
+            && self.version == record.version
+            && self.is_public == record.is_public
+    }
+}
+
+impl Provisioner {
+    /// The cluster's record and stack now.
+    pub async fn view(&self, cluster: &ClusterName) -> Result<View, ApiError> {
+        let record = self.store.cluster(cluster.as_str()).await?;
+        let stack = self.cloud.describe_stack(cluster).await?;
+        let current_nodes = match &stack {
+            Some(stack) if stack.status().state().is_live() => {
+                self.cloud.current_nodes(cluster).await?
+            }
+            _ => 0,
+        };
+        let mut view = View {
+            cluster: cluster.clone(),
+            record,
+            stack,
+            current_nodes,
+        };
+        // A live record whose stack is gone (destroyed, or deleted behind our back) is closed.
+        if view.stack.is_none()
+            && let Some(record) = view.record.clone()
+            && record.phase == ClusterPhase::Live
+        {
+            view.record = self
+                .modify(cluster, |r| {
+                    r.phase = ClusterPhase::Closed;
+                    r.deadline = None;
+                })
+                .await?
+                .or(Some(record));
+        }
+        Ok(view)
+    }
+
+    pub async fn deploy(&self, caller: &Caller, request: &DeployRequest) -> Result<View, ApiError> {
+        let cluster = &request.cluster;
+        caller.may_use(cluster)?;
+        caller
+            .limits
+            .check_capacity(request.node_capacity)
+            .map_err(limit_exceeded)?;
+        caller
+            .limits
+            .check_ttl(request.ttl)
+            .map_err(limit_exceeded)?;
+        if request.is_public == Some(true) && !caller.is_owner() {
+            return Err(ApiError::Forbidden(
+                "only owners may deploy public clusters; leave is_public out or false".into(),
+            ));
+        }
+        for _ in 0..ATTEMPTS {
+            let now = self.clock.now();
+            let deadline = now + request.ttl.duration();
+            let record = self
+                .store
+                .cluster(cluster.as_str())
+                .await?
+                .filter(|r| r.phase != ClusterPhase::Closed);
+            let stack = self.cloud.describe_stack(cluster).await?;
+            let wanted = Wanted::of(request, record.as_ref());
+            let done = match (record, stack) {
+                (None, None) => self.create(caller, cluster, &wanted, now, deadline).await?,
+                (None, Some(stack)) => {
+                    refuse_busy_or_failed(cluster, &stack)?;
+                    self.adopt(cluster, &stack, caller.login(), deadline, now, "deploy")
+                        .await?;
+                    None
+                }
+                (Some(record), None) => match record.phase {
+                    // Another request recorded this deploy and is creating the stack.
+                    ClusterPhase::Pending => {
+                        self.same_or_conflict(cluster, &record, &wanted, deadline)
+                            .await?
+                    }
+                    // Its stack vanished: close the record and start again.
+                    _ => {
+                        self.modify(cluster, |r| {
+                            r.phase = ClusterPhase::Closed;
+                            r.deadline = None;
+                        })
+                        .await?;
+                        None
+                    }
+                },
+                (Some(record), Some(stack)) => {
+                    self.deploy_onto(caller, cluster, record, &stack, &wanted, deadline)
+                        .await?
+                }
+            };
+            if done.is_some() {
+                return self.view(cluster).await;
+            }
+        }
+        Err(in_progress(format!(
+            "cluster {cluster} kept changing while we deployed it; try again"
+        )))
+    }
+
+    /// No record, no stack: record the deploy, then create the stack. `None` when another
+    /// request recorded it first (the caller looks again).
+    async fn create(
+        &self,
+        caller: &Caller,
+        cluster: &ClusterName,
+        wanted: &Wanted,
+        now: OffsetDateTime,
+        deadline: OffsetDateTime,
+    ) -> Result<Option<()>, ApiError> {
+        let record = ClusterRecord {
+            cluster: cluster.as_str().to_owned(),
+            owner: caller.login().to_owned(),
+            node_capacity: wanted.node_capacity,
+            version: wanted.version.clone(),
+            is_public: wanted.is_public,
+            deadline: Some(deadline),
+            stack_id: None,
+            phase: ClusterPhase::Pending,
+            created_at: now,
+            updated_at: now,
+            revision: 0,
+        };
+        let BeginDeploy::Started(record) = self.store.begin_deploy(&record).await? else {
+            return Ok(None);
+        };
+        let parameters = json!({
+            "node_capacity": wanted.node_capacity, "version": wanted.version,
+            "is_public": wanted.is_public, "deadline": crate::provisioner::audit::time(deadline),
+        });
+        match self.cloud.create_stack(&spec_of(&record)?).await {
+            Ok(stack_id) => {
+                self.modify(cluster, |r| {
+                    r.phase = ClusterPhase::Live;
+                    r.stack_id = Some(stack_id.clone());
+                })
+                .await?;
+                self.audit(caller.login(), "deploy", cluster, parameters, Ok(()))
+                    .await;
+                Ok(Some(()))
+            }
+            Err(error) => {
+                // Nothing was created: close the record so the name is free again.
+                self.modify(cluster, |r| {
+                    r.phase = ClusterPhase::Closed;
+                    r.deadline = None;
+                })
+                .await?;
+                self.audit(
+                    caller.login(),
+                    "deploy",
+                    cluster,
+                    parameters,
+                    Err(&error.to_string()),
+                )
+                .await;
+                Err(error.into())
+            }
+        }
+    }
+
+    /// A deploy of a cluster whose stack exists and is recorded.
+    async fn deploy_onto(
+        &self,
+        caller: &Caller,
+        cluster: &ClusterName,
+        record: ClusterRecord,
+        stack: &Stack,
+        wanted: &Wanted,
+        deadline: OffsetDateTime,
+    ) -> Result<Option<()>, ApiError> {
+        match stack.status().state() {
+            ClusterState::Deploying | ClusterState::Updating => {
+                self.same_or_conflict(cluster, &record, wanted, deadline)
+                    .await
+            }
+            ClusterState::Running => {
+                if wanted.is_public != record.is_public {
+                    return Err(ApiError::Conflict {
+                        code: codes::IMMUTABLE,
+                        description: format!(
+                            "is_public of a running cluster cannot change (cluster {cluster} is {}); destroy it and deploy again",
+                            if record.is_public {
+                                "public"
+                            } else {
+                                "private"
+                            }
+                        ),
+                    });
+                }
+                let changed = wanted.node_capacity != record.node_capacity
+                    || wanted.version != record.version;
+                if changed {
+                    let mut next = record.clone();
+                    next.node_capacity = wanted.node_capacity;
+                    next.version = wanted.version.clone();
+                    self.cloud.update_stack(&spec_of(&next)?).await?;
+                }
+                let updated = self
+                    .modify(cluster, |r| {
+                        r.node_capacity = wanted.node_capacity;
+                        r.version = wanted.version.clone();
+                        r.deadline = Some(deadline);
+                    })
+                    .await?;
+                let action = if changed { "update" } else { "deploy" };
+                let parameters = json!({
+                    "node_capacity": wanted.node_capacity, "version": wanted.version,
+                    "deadline": crate::provisioner::audit::time(deadline),
+                });
+                self.audit(caller.login(), action, cluster, parameters, Ok(()))
+                    .await;
+                Ok(updated.map(|_| ()))
+            }
+            ClusterState::Destroying => Err(in_progress(format!(
+                "cluster {cluster} is being destroyed; deploy it again once it is gone"
+            ))),
+            ClusterState::Failed => Err(ApiError::Conflict {
+                code: codes::CLUSTER_FAILED,
+                description: format!(
+                    "cluster {cluster} failed ({}); destroy it before deploying again",
+                    stack.status().as_str()
+                ),
+            }),
+            ClusterState::NotFound => Ok(None),
+        }
+    }
+
+    /// A deploy while another is under way: the same parameters only move the deadline.
+    async fn same_or_conflict(
+        &self,
+        cluster: &ClusterName,
+        record: &ClusterRecord,
+        wanted: &Wanted,
+        deadline: OffsetDateTime,
+    ) -> Result<Option<()>, ApiError> {
+        if !wanted.matches(record) {
+            return Err(in_progress(format!(
+                "cluster {cluster} is being deployed with node_capacity {}, version {}; wait until it is running to change it",
+                record.node_capacity, record.version
+            )));
+        }
+        Ok(self
+            .modify(cluster, |r| r.deadline = Some(deadline))
+            .await?
+            .map(|_| ()))
+    }
+
+    /// Records a stack we have no record of (an orphan): live, with the given deadline.
+    pub(super) async fn adopt(
+        &self,
+        cluster: &ClusterName,
+        stack: &Stack,
+        fallback_owner: &str,
+        deadline: OffsetDateTime,
+        now: OffsetDateTime,
+        actor: &str,
+    ) -> Result<bool, ApiError> {
+        let record = ClusterRecord {
+            cluster: cluster.as_str().to_owned(),
+            owner: stack
+                .owner
+                .clone()
+                .unwrap_or_else(|| fallback_owner.to_owned()),
+            node_capacity: stack.node_capacity.map_or(1, NodeCapacity::get),
+            version: stack
+                .version
+                .as_ref()
+                .map_or_else(|| "latest".to_owned(), |v| v.as_str().to_owned()),
+            is_public: stack.is_public.unwrap_or(false),
+            deadline: Some(deadline),
+            stack_id: Some(stack.stack_id.clone()),
+            phase: ClusterPhase::Live,
+            created_at: now,
+            updated_at: now,
+            revision: 0,
+        };
+        let adopted = matches!(
+            self.store.begin_deploy(&record).await?,
+            BeginDeploy::Started(_)
+        );
+        if adopted {
+            tracing::warn!(%cluster, stack_id = %stack.stack_id, %actor, "adopted a stack that had no record");
+            self.audit(
+                actor,
+                "adopt",
+                cluster,
+                json!({ "stack_id": stack.stack_id, "deadline": crate::provisioner::audit::time(deadline) }),
+                Ok(()),
+            )
+            .await;
+        }
+        Ok(adopted)
+    }
+
+    pub async fn extend(&self, caller: &Caller, request: &ExtendRequest) -> Result<View, ApiError> {
+        let cluster = &request.cluster;
+        caller.may_use(cluster)?;
+        caller
+            .limits
+            .check_ttl(request.ttl)
+            .map_err(limit_exceeded)?;
+        let now = self.clock.now();
+        let deadline = now + request.ttl.duration();
+        let stack = self
+            .cloud
+            .describe_stack(cluster)
+            .await?
+            .filter(|s| s.status().state().is_live())
+            .ok_or_else(|| no_live_cluster(cluster))?;
+        let extended = self
+            .modify(cluster, |r| r.deadline = Some(deadline))
+            .await?;
+        if extended.is_none() {
+            self.adopt(
+                cluster,
+                &stack,
+                caller.login(),
+                deadline,
+                now,
+                caller.login(),
+            )
+            .await?;
+        }
+        self.audit(
+            caller.login(),
+            "extend",
+            cluster,
+            json!({ "ttl": request.ttl.minutes(), "deadline": crate::provisioner::audit::time(deadline) }),
+            Ok(()),
+        )
+        .await;
+        self.view(cluster).await
+    }
+
+    /// Deletes the cluster's stack and clears its deadline; `NOT_FOUND` when there is none.
+    pub async fn destroy(
+        &self,
+        actor: &str,
+        cluster: &ClusterName,
+    ) -> Result<ClusterState, ApiError> {
+        let Some(stack) = self.cloud.describe_stack(cluster).await? else {
+            self.modify(cluster, |r| {
+                r.phase = ClusterPhase::Closed;
+                r.deadline = None;
+            })
+            .await?;
+            return Ok(ClusterState::NotFound);
+        };
+        if stack.status().state() == ClusterState::Destroying {
+            return Ok(ClusterState::Destroying);
+        }
+        let result = self.cloud.delete_stack(cluster).await;
+        let outcome = result.as_ref().map(|_| ()).map_err(ToString::to_string);
+        self.audit(
+            actor,
+            if actor == super::reaper::ACTOR {
+                "reap"
+            } else {
+                "destroy"
+            },
+            cluster,
+            json!({ "stack_id": stack.stack_id }),
+            outcome.as_ref().map(|_| ()).map_err(String::as_str),
+        )
+        .await;
+        result?;
+        let stack_id = stack.stack_id.clone();
+        self.modify(cluster, |r| {
+            r.deadline = None;
+            r.stack_id = Some(stack_id.clone());
+        })
+        .await?;
+        Ok(ClusterState::Destroying)
+    }
+
+    /// Events of the cluster's current or last stack, newest first.
+    pub async fn events(
+        &self,
+        cluster: &ClusterName,
+    ) -> Result<Vec<sliderule_protocol::provisioner::StackEvent>, ApiError> {
+        let stack_id = match self.cloud.describe_stack(cluster).await? {
+            Some(stack) => Some(stack.stack_id),
+            None => self
+                .store
+                .cluster(cluster.as_str())
+                .await?
+                .and_then(|r| r.stack_id),
+        };
+        let stack_id = stack_id.ok_or_else(|| does_not_exist(cluster))?;
+        Ok(self.cloud.stack_events(&stack_id).await?)
+    }
+
+    /// Applies `change` to the cluster's record with compare-and-swap, re-reading on conflict.
+    /// `None` when there is no record.
+    pub(super) async fn modify(
+        &self,
+        cluster: &ClusterName,
+        change: impl Fn(&mut ClusterRecord),
+    ) -> Result<Option<ClusterRecord>, ApiError> {
+        for _ in 0..ATTEMPTS {
+            let Some(mut record) = self.store.cluster(cluster.as_str()).await? else {
+                return Ok(None);
+            };
+            change(&mut record);
+            record.updated_at = self.clock.now();
+            if let Some(stored) = self.store.update_cluster(&record).await? {
+                return Ok(Some(stored));
+            }
+            tokio::task::yield_now().await;
+        }
+        Err(in_progress(format!(
+            "cluster {cluster} kept changing; try again"
+        )))
+    }
+}
+
+fn refuse_busy_or_failed(cluster: &ClusterName, stack: &Stack) -> Result<(), ApiError> {
+    match stack.status().state() {
+        ClusterState::Destroying => Err(in_progress(format!(
+            "cluster {cluster} is being destroyed; deploy it again once it is gone"
+        ))),
+        ClusterState::Failed => Err(ApiError::Conflict {
+            code: codes::CLUSTER_FAILED,
+            description: format!("cluster {cluster} failed; destroy it before deploying again"),
+        }),
+        _ => Ok(()),
+    }
+}
+
+pub fn does_not_exist(cluster: &ClusterName) -> ApiError {
+    ApiError::NotFoundCode {
+        code: codes::DOES_NOT_EXIST,
+        description: format!("cluster {cluster} does not exist"),
+    }
+}
+
+fn no_live_cluster(cluster: &ClusterName) -> ApiError {
+    ApiError::NotFoundCode {
+        code: codes::DOES_NOT_EXIST,
+        description: format!("cluster {cluster} is not running; deploy it first"),
+    }
+}
+
+/// The stack a record asks for.
+pub(super) fn spec_of(record: &ClusterRecord) -> Result<StackSpec, ApiError> {
+    Ok(StackSpec {
+        cluster: ClusterName::parse(&record.cluster).map_err(ApiError::internal)?,
+        node_capacity: NodeCapacity::new(record.node_capacity),
+        version: Version::parse(&record.version).map_err(ApiError::internal)?,
+        is_public: record.is_public,
+        owner: record.owner.clone(),
+    })
+}

@@ -1,0 +1,66 @@
+//! The provisioner: deploy, update, extend, destroy and report clusters, each a stack in the
+//! configured [`Cloud`], with per-level limits, an audit log, a reaper that destroys every
+//! cluster at its deadline and a reconciler that keeps records and stacks in agreement.
+//!
+//! Served at the root of `provisioner.<domain>` and under `/provisioner/` on the single origin.
+//! Handlers ([`handlers`]) are thin; the rules live in [`lifecycle`], [`reaper`] and
+//! [`reconcile`], plain async functions over the [`Provisioner`].
+
+pub mod audit;
+pub mod caller;
+mod handlers;
+pub mod lifecycle;
+pub mod reaper;
+pub mod reconcile;
+mod report;
+mod routes;
+pub mod status;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use routes::routes;
+
+use crate::clock::Clock;
+use crate::cloud::Cloud;
+use crate::config::Config;
+use crate::store::Store;
+
+/// Everything the provisioner's rules need, built once.
+pub struct Provisioner {
+    pub cloud: Arc<dyn Cloud>,
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    /// Deadline given to adopted orphan stacks.
+    pub adopt_ttl: Duration,
+    /// How often the reaper sweeps.
+    pub reaper_period: Duration,
+    /// How often records and stacks are reconciled.
+    pub reconcile_period: Duration,
+    /// Names this process as a lease holder.
+    pub instance: String,
+    /// The public cluster's name (shown in `/info`'s known clusters).
+    pub public_cluster: Option<String>,
+}
+
+impl Provisioner {
+    pub fn new(
+        config: &Config,
+        cloud: Arc<dyn Cloud>,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        let settings = &config.provisioner;
+        Self {
+            cloud,
+            store,
+            clock,
+            adopt_ttl: Duration::from_secs(u64::from(settings.adopt_ttl_mins) * 60),
+            reaper_period: Duration::from_secs(settings.reaper_period_secs),
+            reconcile_period: Duration::from_secs(settings.reconcile_period_secs),
+            // Unique per process, so leases tell replicas apart.
+            instance: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4()),
+            public_cluster: config.web.public_cluster.clone(),
+        }
+    }
+}

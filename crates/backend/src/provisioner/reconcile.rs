@@ -1,0 +1,149 @@
+//! Reconciliation of records and stacks, at start and every `reconcile_period`:
+//! - a stack tagged with this deployment that has no record is adopted with a deadline of
+//!   `adopt_ttl` from now (and a warning), so nothing is immortal;
+//! - a record whose stack has vanished is closed;
+//! - a deploy that was recorded but whose stack was never created (the process died in between)
+//!   is finished, or closed if its deadline has passed.
+
+use std::time::Duration;
+
+use sliderule_protocol::ClusterName;
+
+use super::Provisioner;
+use crate::app::AppState;
+use crate::http::error::ApiError;
+use crate::store::ClusterPhase;
+
+/// The audit log's actor for reconciliation.
+pub const ACTOR: &str = "reconciler";
+
+/// A pending record younger than this may still be in the hands of the request that made it.
+const IN_FLIGHT: Duration = Duration::from_secs(120);
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reconciled {
+    pub adopted: Vec<String>,
+    pub closed: Vec<String>,
+    pub resumed: Vec<String>,
+}
+
+impl Provisioner {
+    pub async fn reconcile(&self) -> Result<Reconciled, ApiError> {
+        let mut done = Reconciled::default();
+        let now = self.clock.now();
+        let stacks = self.cloud.managed_stacks().await?;
+        let records = self.store.open_clusters().await?;
+        for stack in &stacks {
+            if records.iter().any(|r| r.cluster == stack.cluster.as_str()) {
+                continue;
+            }
+            if let Some(described) = self.cloud.describe_stack(&stack.cluster).await?
+                && self
+                    .adopt(
+                        &stack.cluster,
+                        &described,
+                        "unknown",
+                        now + self.adopt_ttl,
+                        now,
+                        ACTOR,
+                    )
+                    .await?
+            {
+                done.adopted.push(stack.cluster.as_str().to_owned());
+            }
+        }
+        for record in records {
+            if stacks.iter().any(|s| s.cluster.as_str() == record.cluster) {
+                continue;
+            }
+            let Ok(cluster) = ClusterName::parse(&record.cluster) else {
+                continue;
+            };
+            // The list may lag; ask for this stack itself before deciding it is gone.
+            if self.cloud.describe_stack(&cluster).await?.is_some() {
+                continue;
+            }
+            let pending = record.phase == ClusterPhase::Pending;
+            if pending && now - record.created_at < IN_FLIGHT {
+                continue;
+            }
+            let alive = record.deadline.is_some_and(|d| d > now);
+            if pending && alive {
+                self.resume(&cluster).await?;
+                done.resumed.push(record.cluster);
+            } else {
+                self.modify(&cluster, |r| {
+                    r.phase = ClusterPhase::Closed;
+                    r.deadline = None;
+                })
+                .await?;
+                self.audit(
+                    ACTOR,
+                    "close",
+                    &cluster,
+                    serde_json::json!({ "reason": "its stack is gone" }),
+                    Ok(()),
+                )
+                .await;
+                done.closed.push(record.cluster);
+            }
+        }
+        if done != Reconciled::default() {
+            tracing::info!(?done, "reconciled records and stacks");
+        }
+        Ok(done)
+    }
+
+    /// Creates the stack of a recorded deploy whose request died before creating it.
+    async fn resume(&self, cluster: &ClusterName) -> Result<(), ApiError> {
+        let Some(record) = self.store.cluster(cluster.as_str()).await? else {
+            return Ok(());
+        };
+        let spec = super::lifecycle::spec_of(&record)?;
+        let outcome = self.cloud.create_stack(&spec).await;
+        let parameters =
+            serde_json::json!({ "node_capacity": record.node_capacity, "version": record.version });
+        match outcome {
+            Ok(stack_id) => {
+                self.modify(cluster, |r| {
+                    r.phase = ClusterPhase::Live;
+                    r.stack_id = Some(stack_id.clone());
+                })
+                .await?;
+                self.audit(ACTOR, "resume", cluster, parameters, Ok(()))
+                    .await;
+                Ok(())
+            }
+            Err(error) => {
+                self.audit(
+                    ACTOR,
+                    "resume",
+                    cluster,
+                    parameters,
+                    Err(&error.to_string()),
+                )
+                .await;
+                Err(error.into())
+            }
+        }
+    }
+}
+
+/// Reconciles every `reconcile_period` until the task is dropped (the first run is at start,
+/// before the server accepts requests; see [`crate::server`]).
+pub async fn run(state: AppState) {
+    let period = state.provisioner.reconcile_period;
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        reconcile_logged(&state.provisioner).await;
+    }
+}
+
+/// One reconciliation; a failure (AWS unreachable) is logged and retried next period.
+pub async fn reconcile_logged(provisioner: &Provisioner) {
+    if let Err(error) = provisioner.reconcile().await {
+        tracing::warn!(%error, "reconciliation failed; trying again next period");
+    }
+}

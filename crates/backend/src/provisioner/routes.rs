@@ -1,0 +1,51 @@
+//! The provisioner's routes, under `/provisioner` (where `provisioner.<domain>` is rewritten to,
+//! see `http::host`), and a simulated cluster's own `/discovery/status` in demo mode.
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::routing::{get, post};
+use sliderule_protocol::ClusterName;
+use sliderule_protocol::provisioner::{DiscoveryStatus, paths};
+
+use super::handlers;
+use crate::app::AppState;
+use crate::config::CloudDriver;
+use crate::http::error::ApiError;
+
+/// Where the provisioner lives on the single origin.
+pub const MOUNT: &str = "/provisioner";
+
+pub fn routes(state: &AppState) -> Router<AppState> {
+    let api = Router::new()
+        .route(paths::INFO, post(handlers::info))
+        .route(paths::DEPLOY, post(handlers::deploy))
+        .route(paths::EXTEND, post(handlers::extend))
+        .route(paths::DESTROY, post(handlers::destroy))
+        .route(paths::STATUS, post(handlers::status))
+        .route(paths::EVENTS, post(handlers::events))
+        .route(paths::REPORT_CLUSTERS, post(handlers::report_clusters))
+        .route("/report/clusters/{cluster}", post(handlers::report_cluster))
+        .route(paths::REPORT, post(handlers::report))
+        .route("/audit", post(handlers::audit));
+    let mut router = Router::new().nest(MOUNT, api);
+    if state.config.cloud() == CloudDriver::Simulated {
+        router = router.route(
+            "/clusters/{cluster}/discovery/status",
+            get(discovery_status).post(discovery_status),
+        );
+    }
+    router
+}
+
+/// A simulated cluster's `/discovery/status`: `{"nodes": N}`, as SlideRule clusters answer, so
+/// clients that wait for nodes work against the demo.
+async fn discovery_status(
+    State(state): State<AppState>,
+    Path(cluster): Path<String>,
+) -> Result<Json<DiscoveryStatus>, ApiError> {
+    let cluster = ClusterName::parse(&cluster)
+        .map_err(|e| ApiError::bad_request("invalid_request", e.to_string()))?;
+    let nodes = state.provisioner.cloud.current_nodes(&cluster).await?;
+    Ok(Json(DiscoveryStatus { nodes }))
+}

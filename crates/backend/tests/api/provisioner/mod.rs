@@ -1,0 +1,8 @@
+//! The provisioner through HTTP, on the simulated cloud with a clock the tests move.
+
+mod access;
+mod lifecycle;
+mod on_moto;
+mod reaper;
+mod reports;
+mod support;

@@ -1,0 +1,123 @@
+//! Helpers of the provisioner tests: tokens for the demo users, calls as they make them, and
+//! moving the simulated cloud along.
+
+use std::time::Duration;
+
+use reqwest::{Response, StatusCode};
+use serde_json::{Value, json};
+use sliderule_backend::authenticator::grant::{Flow, GitHubIdentity};
+use sliderule_backend::authenticator::session::Session;
+use sliderule_backend::clock::Clock as _;
+use sliderule_backend::github::Membership;
+use sliderule_protocol::Scopes;
+
+use crate::helpers::TestApp;
+
+/// The demo cloud's step delay: each simulated resource takes this long.
+pub const STEP: Duration = Duration::from_secs(2);
+
+/// A token as the authenticator would mint it for a demo user. `owner` asks for admin powers
+/// (only alice, an organization admin, gets them).
+pub fn token_with(app: &TestApp, login: &str, scopes: Scopes) -> String {
+    let (id, membership, teams): (u64, Membership, &[&str]) = match login {
+        "alice" => (1001, Membership::Admin, &[]),
+        "bob" => (1002, Membership::Member, &["icesat2"]),
+        "carol" => (1003, Membership::Member, &[]),
+        _ => (1004, Membership::None, &[]),
+    };
+    let identity = GitHubIdentity {
+        login: login.to_owned(),
+        github_id: id,
+        membership,
+        teams: teams.iter().map(|t| (*t).to_owned()).collect(),
+    };
+    let session = Session::new(identity, scopes, Flow::Device);
+    let (token, _) = app
+        .state
+        .authenticator
+        .mint(&app.state.keys.current(), &session, app.clock.now())
+        .expect("a token is minted");
+    token
+}
+
+/// A member's token (member scopes).
+pub fn member(app: &TestApp, login: &str) -> String {
+    token_with(app, login, Scopes::MEMBER)
+}
+
+/// alice with owner powers.
+pub fn owner(app: &TestApp) -> String {
+    token_with(app, "alice", Scopes::ALL)
+}
+
+/// `POST /provisioner/<api>` with a JSON body and no Content-Type, as the Python client sends it.
+pub async fn call(app: &TestApp, token: &str, api: &str, body: Value) -> Response {
+    app.client
+        .post(app.url(&format!("/provisioner{api}")))
+        .bearer_auth(token)
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("request is sent")
+}
+
+/// A call that must succeed; its JSON body.
+pub async fn ok(app: &TestApp, token: &str, api: &str, body: Value) -> Value {
+    let response = call(app, token, api, body).await;
+    let status = response.status();
+    let body: Value = response.json().await.expect("JSON body");
+    assert_eq!(status, StatusCode::OK, "{api}: {body}");
+    body
+}
+
+pub async fn deploy(app: &TestApp, token: &str, cluster: &str, nodes: u32, ttl: u32) -> Value {
+    ok(
+        app,
+        token,
+        "/deploy",
+        json!({ "cluster": cluster, "node_capacity": nodes, "ttl": ttl }),
+    )
+    .await
+}
+
+pub async fn status(app: &TestApp, token: &str, cluster: &str) -> Value {
+    ok(app, token, "/status", json!({ "cluster": cluster })).await
+}
+
+/// Lets simulated time pass, a step at a time, until `cluster` is in `state` (at most 100 steps).
+pub async fn until_state(app: &TestApp, token: &str, cluster: &str, state: &str) -> Value {
+    for _ in 0..100 {
+        let body = status(app, token, cluster).await;
+        if body["state"] == state {
+            return body;
+        }
+        app.clock.advance(STEP);
+    }
+    panic!("{cluster} never reached {state}");
+}
+
+/// The error envelope of a call: (status, error, description).
+pub async fn refused(
+    app: &TestApp,
+    token: &str,
+    api: &str,
+    body: Value,
+) -> (StatusCode, String, String) {
+    crate::helpers::envelope(call(app, token, api, body).await).await
+}
+
+/// A demo app whose background reaper and reconciler wait an hour between runs, so a test that
+/// drives them by hand (on the manual clock) never races with them, however slowly it runs.
+pub async fn app_reaped_by_hand() -> TestApp {
+    TestApp::spawn_with(crate::helpers::TestConfig {
+        values: vec![
+            ("provisioner.reaper_period_secs", toml::Value::Integer(3600)),
+            (
+                "provisioner.reconcile_period_secs",
+                toml::Value::Integer(3600),
+            ),
+        ],
+        ..Default::default()
+    })
+    .await
+}
