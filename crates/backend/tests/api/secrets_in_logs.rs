@@ -405,21 +405,34 @@ async fn legacy_login(backend: &Backend, secrets: &mut Secrets) {
     secrets.add("access token (legacy login)", &query(&back, "token"));
 }
 
-/// The keys the backend generated into its data directory must stay out of the log too: the
-/// signing key (each base64 line of its PEM) and the key that signs the OAuth state.
+/// The keys the backend generated into its data directory must stay out of the log too: every
+/// signing key of the keyring (each base64 line of its PEM) and the key that signs the OAuth
+/// state.
 fn generated_keys(data: &Path, secrets: &mut Secrets) {
-    let read = |name: &str| {
-        std::fs::read_to_string(data.join("keys").join(name))
-            .unwrap_or_else(|e| panic!("the generated {name} is readable: {e}"))
+    let keys = data.join("keys");
+    let read = |path: &Path| {
+        std::fs::read_to_string(path)
+            .unwrap_or_else(|e| panic!("the generated {} is readable: {e}", path.display()))
     };
-    let signing = read("signing.pem");
-    let lines = signing
-        .lines()
-        .filter(|line| !line.starts_with("-----") && line.len() >= 32);
-    for (number, line) in lines.enumerate() {
-        secrets.add(format!("signing key, line {}", number + 2), line);
+    let pems: Vec<_> = std::fs::read_dir(&keys)
+        .expect("the key directory is readable")
+        .map(|entry| entry.expect("a directory entry").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "pem"))
+        .collect();
+    assert!(!pems.is_empty(), "the backend generated a signing key");
+    for pem in pems {
+        let text = read(&pem);
+        let lines = text
+            .lines()
+            .filter(|line| !line.starts_with("-----") && line.len() >= 32);
+        for (number, line) in lines.enumerate() {
+            secrets.add(
+                format!("signing key {}, line {}", pem.display(), number + 2),
+                line,
+            );
+        }
     }
-    secrets.add("OAuth state key", read("state.key").trim());
+    secrets.add("OAuth state key", read(&keys.join("state.key")).trim());
 }
 
 #[tokio::test]
