@@ -1,6 +1,11 @@
-//! Reading a bearer token from `Authorization`.
+//! Reading a bearer token from `Authorization`, and verifying it.
 
 use axum::http::{HeaderMap, header};
+use sliderule_protocol::Claims;
+
+use super::error::ApiError;
+use crate::app::AppState;
+use crate::keys::Expected;
 
 /// The token of `Authorization: Bearer <token>` (scheme case-insensitive), if present.
 pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
@@ -8,6 +13,23 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// The claims of the request's bearer token, verified as ours (RS256, our issuer, not expired;
+/// any audience): 401 with the reason otherwise.
+pub fn verified_claims(state: &AppState, headers: &HeaderMap) -> Result<Claims, ApiError> {
+    let token = bearer_token(headers)
+        .ok_or_else(|| ApiError::Unauthorized("an access token (Bearer) is required".into()))?;
+    state
+        .keys
+        .verify(
+            token,
+            Expected {
+                issuer: &state.urls.authenticator,
+                audience: None,
+            },
+        )
+        .map_err(|e| ApiError::Unauthorized(e.to_string()))
 }
 
 #[cfg(test)]

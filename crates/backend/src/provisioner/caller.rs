@@ -13,9 +13,8 @@ use sliderule_protocol::claims::PROVISIONER_AUDIENCE;
 use sliderule_protocol::{Claims, ClusterName, Level, Limits};
 
 use crate::app::AppState;
-use crate::http::bearer::bearer_token;
+use crate::http::bearer::verified_claims;
 use crate::http::error::ApiError;
-use crate::keys::Expected;
 
 #[derive(Debug, Clone)]
 pub struct Caller {
@@ -72,18 +71,7 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = bearer_token(&parts.headers)
-            .ok_or_else(|| ApiError::Unauthorized("an access token (Bearer) is required".into()))?;
-        let claims = state
-            .keys
-            .verify(
-                token,
-                Expected {
-                    issuer: &state.urls.authenticator,
-                    audience: None,
-                },
-            )
-            .map_err(|e| ApiError::Unauthorized(e.to_string()))?;
+        let claims = verified_claims(state, &parts.headers)?;
         let level = claims.level();
         if !level.may_provision() {
             return Err(ApiError::Forbidden(format!(

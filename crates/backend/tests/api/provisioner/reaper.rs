@@ -35,6 +35,28 @@ fn replica(app: &TestApp, cloud: Arc<dyn Cloud>, instance: &str) -> Provisioner 
     }
 }
 
+/// A record as a deploy writes it before its stack exists.
+fn recorded(
+    cluster: &str,
+    deadline: time::OffsetDateTime,
+    stack_id: Option<String>,
+    at: time::OffsetDateTime,
+) -> ClusterRecord {
+    ClusterRecord {
+        cluster: cluster.into(),
+        owner: cluster.into(),
+        node_capacity: 1,
+        version: "latest".into(),
+        is_public: false,
+        deadline: Some(deadline),
+        stack_id,
+        phase: ClusterPhase::Pending,
+        created_at: at,
+        updated_at: at,
+        revision: 0,
+    }
+}
+
 async fn seconds_remaining(app: &TestApp, token: &str, cluster: &str) -> u64 {
     status(app, token, cluster).await["seconds_remaining"]
         .as_u64()
@@ -166,19 +188,7 @@ async fn a_deploy_recorded_by_a_process_that_died_before_creating_the_stack_is_f
     let now = app.clock.now();
     provisioner
         .store
-        .begin_deploy(&ClusterRecord {
-            cluster: "bob".into(),
-            owner: "bob".into(),
-            node_capacity: 2,
-            version: "latest".into(),
-            is_public: false,
-            deadline: Some(now + Duration::from_secs(3600)),
-            stack_id: None,
-            phase: ClusterPhase::Pending,
-            created_at: now,
-            updated_at: now,
-            revision: 0,
-        })
+        .begin_deploy(&recorded("bob", now + Duration::from_secs(3600), None, now))
         .await
         .unwrap();
     assert!(
@@ -282,19 +292,7 @@ async fn the_reap_command_destroys_what_is_due_in_the_data_directory() {
     let past = app.clock.now() - Duration::from_secs(60);
     provisioner
         .store
-        .begin_deploy(&ClusterRecord {
-            cluster: "bob".into(),
-            owner: "bob".into(),
-            node_capacity: 1,
-            version: "latest".into(),
-            is_public: false,
-            deadline: Some(past),
-            stack_id: Some(stack_id),
-            phase: ClusterPhase::Live,
-            created_at: past,
-            updated_at: past,
-            revision: 0,
-        })
+        .begin_deploy(&recorded("bob", past, Some(stack_id), past))
         .await
         .unwrap();
     let before = provisioner.store.cluster("bob").await.unwrap();
