@@ -6,11 +6,13 @@
 //! same key always has the same `kid` on every replica, with nothing to coordinate.
 
 use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der, PublicKeyX509Der};
+use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::{KeyPair, KeySize};
 use aws_lc_rs::signature::KeyPair as _;
+use aws_lc_rs::signature::RSA_PKCS1_SHA256;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
+use jsonwebtoken::DecodingKey;
 use serde::Serialize;
 use sliderule_protocol::authenticator::keys::Jwk;
 
@@ -73,7 +75,11 @@ pub enum KeyError {
 
 pub struct SigningKey {
     kid: String,
-    encoding: EncodingKey,
+    /// Parsed once: signing through jsonwebtoken re-parsed the PKCS#8 key on every token, which
+    /// cost more than the RSA operation itself.
+    pair: KeyPair,
+    /// `base64url({"alg":"RS256","typ":"JWT","kid":…})`, the same for every token.
+    header: String,
     decoding: DecodingKey,
     jwk: Jwk,
     public_pem: String,
@@ -130,12 +136,14 @@ impl SigningKey {
             .map_err(|_| KeyError::Crypto("private key export"))?;
         let public_pem = encode_pem("PUBLIC KEY", spki.as_ref());
         let private_pem = encode_pem("PRIVATE KEY", pkcs8.as_ref());
-        let encoding = EncodingKey::from_rsa_pem(private_pem.as_bytes())?;
         let decoding = DecodingKey::from_rsa_components(&n, &e)?;
+        let header = serde_json::json!({ "alg": "RS256", "typ": "JWT", "kid": kid });
+        let header = URL_SAFE_NO_PAD.encode(header.to_string());
         Ok(Self {
             jwk: Jwk::rs256(kid.clone(), n, e),
             kid,
-            encoding,
+            pair,
+            header,
             decoding,
             public_pem,
             private_pem,
@@ -164,11 +172,23 @@ impl SigningKey {
         &self.decoding
     }
 
-    /// Signs `claims` as an RS256 JWT with header `{"alg":"RS256","typ":"JWT","kid":…}`.
+    /// Signs `claims` as an RS256 JWT with header `{"alg":"RS256","typ":"JWT","kid":…}`
+    /// (RSASSA-PKCS1-v1_5 with SHA-256, RFC 7518 §3.3).
     pub fn sign<C: Serialize>(&self, claims: &C) -> Result<String, KeyError> {
-        let mut header = Header::new(Algorithm::RS256);
-        header.kid = Some(self.kid.clone());
-        Ok(jsonwebtoken::encode(&header, claims, &self.encoding)?)
+        let claims = serde_json::to_vec(claims).map_err(|_| KeyError::Crypto("claims encoding"))?;
+        let mut token = format!("{}.{}", self.header, URL_SAFE_NO_PAD.encode(claims));
+        let mut signature = vec![0u8; self.pair.public_modulus_len()];
+        self.pair
+            .sign(
+                &RSA_PKCS1_SHA256,
+                &SystemRandom::new(),
+                token.as_bytes(),
+                &mut signature,
+            )
+            .map_err(|_| KeyError::Crypto("RSA signing"))?;
+        token.push('.');
+        token.push_str(&URL_SAFE_NO_PAD.encode(signature));
+        Ok(token)
     }
 }
 

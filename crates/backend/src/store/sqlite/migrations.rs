@@ -12,6 +12,7 @@ use crate::store::StoreError;
 pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/0001_authenticator.sql"),
     include_str!("../../../migrations/0002_provisioner.sql"),
+    include_str!("../../../migrations/0003_sealed_successors.sql"),
 ];
 
 /// Brings the schema up to date. Idempotent.
