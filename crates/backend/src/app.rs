@@ -126,14 +126,17 @@ pub struct PublicUrls {
 
 impl PublicUrls {
     pub fn derive(config: &Config, local_addr: SocketAddr) -> Self {
+        // How this process itself is reached: https only when it terminates TLS.
+        let own_scheme = if config.server.tls() { "https" } else { "http" };
         match &config.domain {
             Some(domain) => {
-                // Behind a real domain in serve mode, TLS is terminated on the standard port. The
-                // demo on a domain is reached at the port it listens on.
+                // Serve mode on a domain is reached on the standard https port, whether TLS ends
+                // here or at a proxy in front. The demo on a domain is reached at the port it
+                // listens on, over https when it terminates TLS itself.
                 let (scheme, port) = match config.mode {
                     Mode::Serve => ("https", String::new()),
-                    Mode::Demo if domain.contains(':') => ("http", String::new()),
-                    Mode::Demo => ("http", format!(":{}", local_addr.port())),
+                    Mode::Demo if domain.contains(':') => (own_scheme, String::new()),
+                    Mode::Demo => (own_scheme, format!(":{}", local_addr.port())),
                 };
                 let authenticator = config
                     .authenticator
@@ -158,7 +161,7 @@ impl PublicUrls {
                     .authenticator
                     .issuer
                     .clone()
-                    .unwrap_or_else(|| format!("http://{reachable}"));
+                    .unwrap_or_else(|| format!("{own_scheme}://{reachable}"));
                 let base = base.trim_end_matches('/').to_owned();
                 let domain = url::Url::parse(&base)
                     .ok()
@@ -172,5 +175,61 @@ impl PublicUrls {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{ConfigSources, load};
+
+    fn config(mode: Mode, domain: Option<&str>, tls: bool) -> Config {
+        let mut flags = Vec::new();
+        if let Some(domain) = domain {
+            flags.push(("domain", toml::Value::String(domain.into())));
+        }
+        let mut config = load(
+            Mode::Demo,
+            ConfigSources {
+                flags,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        // Serve mode's GitHub requirements are beside the point here.
+        config.mode = mode;
+        if tls {
+            config.server.tls_cert_file = Some("cert.pem".into());
+            config.server.tls_key_file = Some("key.pem".into());
+        }
+        config
+    }
+
+    fn urls(mode: Mode, domain: Option<&str>, tls: bool) -> PublicUrls {
+        let addr: SocketAddr = "0.0.0.0:8443".parse().unwrap();
+        PublicUrls::derive(&config(mode, domain, tls), addr)
+    }
+
+    #[test]
+    fn tls_makes_the_processs_own_urls_https() {
+        let demo = urls(Mode::Demo, Some("sliderule.test"), true);
+        assert_eq!(demo.authenticator, "https://login.sliderule.test:8443");
+        assert_eq!(demo.provisioner, "https://provisioner.sliderule.test:8443");
+        assert_eq!(demo.web, "https://sliderule.test:8443");
+        let single = urls(Mode::Serve, None, true);
+        assert_eq!(single.authenticator, "https://127.0.0.1:8443");
+        assert_eq!(single.provisioner, "https://127.0.0.1:8443/provisioner");
+        // Serve mode on a domain is https on the standard port either way.
+        let serve = urls(Mode::Serve, Some("sliderule.test"), true);
+        assert_eq!(serve.authenticator, "https://login.sliderule.test");
+    }
+
+    #[test]
+    fn without_tls_the_demo_stays_plain_http() {
+        let demo = urls(Mode::Demo, Some("sliderule.test"), false);
+        assert_eq!(demo.authenticator, "http://login.sliderule.test:8443");
+        assert_eq!(urls(Mode::Demo, None, false).web, "http://127.0.0.1:8443");
+        let serve = urls(Mode::Serve, Some("sliderule.test"), false);
+        assert_eq!(serve.web, "https://sliderule.test");
     }
 }

@@ -73,6 +73,12 @@ struct CommonArgs {
     /// TOML configuration file (see backend.example.toml)
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Serve HTTPS with this PEM certificate chain (needs --tls-key)
+    #[arg(long, value_name = "FILE")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert
+    #[arg(long, value_name = "FILE")]
+    tls_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -102,6 +108,12 @@ impl CommonArgs {
         }
         if let Some(domain) = &self.domain {
             flags.push(("domain", toml::Value::String(domain.clone())));
+        }
+        if let Some(cert) = &self.tls_cert {
+            flags.push(("server.tls_cert_file", path(cert)));
+        }
+        if let Some(key) = &self.tls_key {
+            flags.push(("server.tls_key_file", path(key)));
         }
         flags
     }
@@ -213,7 +225,8 @@ fn configuration_error(error: &anyhow::Error) -> Option<&config::ConfigError> {
 /// Plain lines on stdout for people and scripts (the JSON log goes alongside).
 fn announce(mode: Mode, app: &Application) {
     let state = app.state();
-    println!("listening on http://{}", app.local_addr());
+    // Tests and scripts read this line for the scheme and the port actually bound.
+    println!("listening on {}://{}", app.scheme(), app.local_addr());
     if mode == Mode::Demo {
         println!("SlideRule demo: open {} in your browser", state.urls.web);
         if let Some(emulator) = &state.emulator {

@@ -3,6 +3,9 @@
 //! [`Application::build`] binds first and reports the chosen address, so tests (and the demo with
 //! `--bind 127.0.0.1:0`) can use a free port; [`Application::run_until`] serves until the given
 //! future completes, then lets requests in flight finish within the configured grace period.
+//! With `server.tls_cert_file` and `server.tls_key_file` it serves HTTPS itself (see [`tls`]).
+
+mod tls;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -25,6 +28,8 @@ use crate::store::{SqliteStore, Store};
 
 pub struct Application {
     listener: TcpListener,
+    /// Present when TLS is configured: connections are then handshaken before being served.
+    tls: Option<tokio_rustls::TlsAcceptor>,
     state: AppState,
 }
 
@@ -50,6 +55,8 @@ impl Application {
         clock: Arc<dyn Clock>,
         cloud: Option<Arc<dyn crate::cloud::Cloud>>,
     ) -> anyhow::Result<Self> {
+        // Before anything slow: a certificate or key that cannot be used is a configuration error.
+        let tls = tls::acceptor(&config.server)?;
         // Reading (or generating) the keys is file I/O and RSA work: off the async workers.
         let keys = {
             let config = config.clone();
@@ -88,7 +95,11 @@ impl Application {
         // is served (and before `build` returns); both then repeat in the background.
         crate::provisioner::reconcile::reconcile_logged(&state.provisioner).await;
         crate::provisioner::reaper::sweep(&state).await;
-        Ok(Self { listener, state })
+        Ok(Self {
+            listener,
+            tls,
+            state,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -96,6 +107,11 @@ impl Application {
         self.listener
             .local_addr()
             .unwrap_or_else(|_| self.state.config.bind)
+    }
+
+    /// `https` when TLS is on, else `http`: how to reach [`Application::local_addr`].
+    pub fn scheme(&self) -> &'static str {
+        if self.tls.is_some() { "https" } else { "http" }
     }
 
     pub fn state(&self) -> &AppState {
@@ -130,15 +146,26 @@ impl Application {
 
         let stopping = Arc::new(tokio::sync::Notify::new());
         let notify = stopping.clone();
-        let server = axum::serve(
-            self.listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
+        let signal = async move {
             shutdown.await;
             tracing::info!("shutting down: finishing requests in flight");
             notify.notify_one();
-        });
+        };
+        let server: std::pin::Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>> =
+            match self.tls {
+                None => {
+                    let server = axum::serve(
+                        self.listener,
+                        app.into_make_service_with_connect_info::<SocketAddr>(),
+                    )
+                    .with_graceful_shutdown(signal);
+                    Box::pin(async move { server.await.context("server failed") })
+                }
+                Some(acceptor) => Box::pin(async move {
+                    tls::serve(self.listener, acceptor, app, signal).await;
+                    Ok(())
+                }),
+            };
 
         tokio::select! {
             result = server => result.context("server failed"),

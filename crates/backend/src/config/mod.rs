@@ -90,6 +90,21 @@ pub struct ServerConfig {
     pub body_limit_bytes: usize,
     /// How long shutdown waits for requests in flight.
     pub shutdown_grace_secs: u64,
+    /// PEM certificate chain (the server's certificate first) to serve HTTPS with, so no proxy
+    /// is needed in front; set together with `tls_key_file`. Unset: plain HTTP.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_cert_file: Option<PathBuf>,
+    /// PEM private key of that certificate (PKCS#8, PKCS#1 or SEC1). A secret: only its path is
+    /// ever printed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_key_file: Option<PathBuf>,
+}
+
+impl ServerConfig {
+    /// Whether the backend terminates TLS itself (public URLs are then `https`).
+    pub fn tls(&self) -> bool {
+        self.tls_cert_file.is_some() && self.tls_key_file.is_some()
+    }
 }
 
 impl Default for ServerConfig {
@@ -98,6 +113,8 @@ impl Default for ServerConfig {
             request_timeout_secs: 30,
             body_limit_bytes: 64 * 1024,
             shutdown_grace_secs: 10,
+            tls_cert_file: None,
+            tls_key_file: None,
         }
     }
 }

@@ -27,6 +27,7 @@ pub(super) fn validate(config: &Config) -> Result<(), ConfigError> {
             "must be at least 1024",
         ));
     }
+    check_tls_pair(&config.server)?;
     if let Some(issuer) = &config.authenticator.issuer {
         check_public_url("authenticator.issuer", issuer)?;
     }
@@ -109,6 +110,21 @@ fn validate_serve(config: &Config) -> Result<(), ConfigError> {
         ));
     }
     Ok(())
+}
+
+/// A certificate without its key (or the reverse) is a mistake, not a request for plain HTTP.
+fn check_tls_pair(server: &super::ServerConfig) -> Result<(), ConfigError> {
+    match (&server.tls_cert_file, &server.tls_key_file) {
+        (Some(_), None) => Err(ConfigError::new(
+            "server.tls_key_file",
+            "required with server.tls_cert_file: the certificate's private key (PEM)",
+        )),
+        (None, Some(_)) => Err(ConfigError::new(
+            "server.tls_cert_file",
+            "required with server.tls_key_file: the certificate chain (PEM)",
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn validate_authenticator(auth: &super::AuthenticatorConfig) -> Result<(), ConfigError> {
@@ -314,6 +330,16 @@ mod tests {
         )])
         .unwrap_err();
         assert_eq!(err.key, "web.allowed_origins");
+    }
+
+    #[test]
+    fn tls_certificate_and_key_go_together() {
+        let err =
+            serve_with(&[("SLIDERULE_SERVER__TLS_CERT_FILE", "/etc/tls/cert.pem")]).unwrap_err();
+        assert_eq!(err.key, "server.tls_key_file");
+        let err =
+            serve_with(&[("SLIDERULE_SERVER__TLS_KEY_FILE", "/etc/tls/key.pem")]).unwrap_err();
+        assert_eq!(err.key, "server.tls_cert_file");
     }
 
     #[test]

@@ -45,6 +45,9 @@ pub struct TestConfig {
     /// Sign with the data directory's keyring (a key generated at start, rotatable with the
     /// `keys` operations) instead of the shared fixed test key file.
     pub data_dir_keyring: bool,
+    /// The client [`TestApp::get`] and friends use, instead of a plain one (the TLS tests give
+    /// one that trusts their CA and resolves the domain's hosts to 127.0.0.1).
+    pub client: Option<reqwest::Client>,
 }
 
 /// The OAuth App credentials the external emulator expects.
@@ -119,16 +122,18 @@ impl TestApp {
         let app = Application::build_with(config, clock.clone(), options.cloud)
             .await
             .expect("application binds");
-        let address = format!("http://{}", app.local_addr());
+        let address = format!("{}://{}", app.scheme(), app.local_addr());
         let state = app.state().clone();
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(app.run_until(async {
             let _ = stopped.await;
         }));
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("http client");
+        let client = options.client.unwrap_or_else(|| {
+            reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("http client")
+        });
         Self {
             address,
             state,

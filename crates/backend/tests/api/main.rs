@@ -16,4 +16,5 @@ mod moto;
 mod provisioner;
 mod published;
 mod secrets_in_logs;
+mod tls;
 mod web_client;
