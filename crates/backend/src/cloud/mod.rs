@@ -103,4 +103,25 @@ pub trait Cloud: Send + Sync + 'static {
 
     /// Every live stack tagged with this deployment's id.
     async fn managed_stacks(&self) -> Result<Vec<ManagedStack>, CloudError>;
+
+    /// The stacks of many clusters with their node counts (for reports): `None` for a cluster
+    /// without a stack. Drivers that can answer in one call override this; the default asks
+    /// cluster by cluster.
+    async fn describe_many(
+        &self,
+        clusters: &[ClusterName],
+    ) -> Result<Vec<(Option<Stack>, u32)>, CloudError> {
+        let mut described = Vec::with_capacity(clusters.len());
+        for cluster in clusters {
+            let stack = self.describe_stack(cluster).await?;
+            let nodes = match &stack {
+                Some(stack) if stack.status().state().is_live() => {
+                    self.current_nodes(cluster).await?
+                }
+                _ => 0,
+            };
+            described.push((stack, nodes));
+        }
+        Ok(described)
+    }
 }

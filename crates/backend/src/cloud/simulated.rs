@@ -291,6 +291,40 @@ impl Cloud for SimulatedCloud {
         Ok(current.map_or(0, |(_, timeline)| timeline.nodes_at(now)))
     }
 
+    async fn describe_many(
+        &self,
+        clusters: &[ClusterName],
+    ) -> Result<Vec<(Option<Stack>, u32)>, CloudError> {
+        // One query for every current stack instead of two per cluster: a report of a thousand
+        // clusters is then one store round trip and in-memory replays.
+        let now = self.clock.now();
+        let rows = self
+            .store
+            .current_simulated_stacks()
+            .await
+            .map_err(unavailable)?;
+        let mut by_cluster = std::collections::HashMap::new();
+        for row in rows {
+            by_cluster.insert(row.cluster.clone(), row);
+        }
+        clusters
+            .iter()
+            .map(|cluster| match by_cluster.get(cluster.as_str()) {
+                None => Ok((None, 0)),
+                Some(row) => {
+                    let (stack, timeline) = parse(row)?;
+                    let described = describe(&stack, &timeline, now);
+                    let nodes = if described.is_some() {
+                        timeline.nodes_at(now)
+                    } else {
+                        0
+                    };
+                    Ok((described, nodes))
+                }
+            })
+            .collect()
+    }
+
     async fn managed_stacks(&self) -> Result<Vec<ManagedStack>, CloudError> {
         let now = self.clock.now();
         let rows = self

@@ -6,21 +6,36 @@ use sliderule_protocol::provisioner::ClusterReport;
 
 use super::Provisioner;
 use super::caller::Caller;
+use super::status::View;
 use crate::http::error::ApiError;
 
 impl Provisioner {
-    /// Every open cluster the caller may use, by name.
+    /// Every open cluster the caller may use, by name: the records and one batch question to
+    /// the cloud, not a round trip per cluster.
     pub async fn report(&self, caller: &Caller) -> Result<ClusterReport, ApiError> {
-        let records = self.store.open_clusters().await?;
+        let records: Vec<_> = self
+            .store
+            .open_clusters()
+            .await?
+            .into_iter()
+            .filter_map(|record| {
+                let cluster = ClusterName::parse(&record.cluster).ok()?;
+                caller
+                    .claims
+                    .may_use_cluster(&cluster)
+                    .then_some((cluster, record))
+            })
+            .collect();
+        let names: Vec<ClusterName> = records.iter().map(|(c, _)| c.clone()).collect();
+        let described = self.cloud.describe_many(&names).await?;
         let mut report = ClusterReport::new();
-        for record in records {
-            let Ok(cluster) = ClusterName::parse(&record.cluster) else {
-                continue;
+        for ((cluster, record), (stack, current_nodes)) in records.into_iter().zip(described) {
+            let view = View {
+                cluster: cluster.clone(),
+                record: Some(record),
+                stack,
+                current_nodes,
             };
-            if !caller.claims.may_use_cluster(&cluster) {
-                continue;
-            }
-            let view = self.view(&cluster).await?;
             report.insert(cluster, view.summary());
         }
         Ok(report)
