@@ -38,6 +38,8 @@ pub struct Call {
     /// Whether the call is part of the measurement. Set-up calls (the sign-in that starts a
     /// refresh chain) are sent but never counted.
     pub measured: bool,
+    /// An access token sent as `Authorization: Bearer …`.
+    pub bearer: Option<Arc<str>>,
 }
 
 impl Call {
@@ -47,6 +49,7 @@ impl Call {
             path,
             json: None,
             measured: true,
+            bearer: None,
         }
     }
 
@@ -56,7 +59,14 @@ impl Call {
             path,
             json: Some(body.into()),
             measured: true,
+            bearer: None,
         }
+    }
+
+    /// The same call, with `Authorization: Bearer <token>`.
+    pub fn bearer(mut self, token: Arc<str>) -> Self {
+        self.bearer = Some(token);
+        self
     }
 
     /// The same call, sent but not counted.
@@ -412,6 +422,9 @@ impl Connection for HyperConnection {
         if call.json.is_some() {
             request = request.header(header::CONTENT_TYPE, "application/json");
         }
+        if let Some(token) = &call.bearer {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
         let request = request
             .body(Full::new(call.json.unwrap_or_default()))
             .map_err(|e| format!("request: {e}"))?;
@@ -444,6 +457,9 @@ impl Connection for ReqwestConnection {
     async fn send(&mut self, call: Call) -> Result<(StatusCode, Bytes), String> {
         let url = format!("{}{}", self.base, call.path);
         let mut request = self.client.request(call.method, url);
+        if let Some(token) = &call.bearer {
+            request = request.bearer_auth(token);
+        }
         if let Some(json) = call.json {
             request = request
                 .header(header::CONTENT_TYPE, "application/json")
