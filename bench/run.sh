@@ -4,6 +4,7 @@
 #   bench/run.sh                 # everything: verify, then auth_http pat jwks refresh
 #   bench/run.sh verify [ARGS]   # RS256 sign/verify in-process only
 #   bench/run.sh http [ARGS]     # auth_http only; ARGS go to it, e.g. `jwks -c 64,256 -d 10`
+#   bench/run.sh prov [ARGS]     # prov_http only, e.g. `--cloud moto --clusters 0`
 #
 # Figures are for the machine it runs on; bench/README.md records the last ones measured.
 set -euo pipefail
@@ -19,11 +20,16 @@ what="${1:-all}"
 case "$what" in
   verify) "$bin/verify" "$@" ;;
   http) "$bin/auth_http" "$@" ;;
+  prov) "$bin/prov_http" "$@" ;;
   all)
     # As bench/README.md's figures were measured: repeated, keeping the least disturbed run.
     "$bin/verify" --rounds 7
     echo
     "$bin/auth_http" --repeat 3
+    echo
+    "$bin/prov_http"
+    echo
+    "$bin/prov_http" --cloud moto --clusters 0 -c 1,16
     ;;
-  *) echo "usage: bench/run.sh [all | verify [ARGS] | http [ARGS]]" >&2; exit 2 ;;
+  *) echo "usage: bench/run.sh [all | verify [ARGS] | http [ARGS] | prov [ARGS]]" >&2; exit 2 ;;
 esac
