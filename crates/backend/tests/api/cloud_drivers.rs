@@ -322,6 +322,16 @@ pub mod suite {
         d.cloud.update_stack(&same).await.expect("an empty update");
         let stack = reaches(d, &same.cluster, ClusterState::Running).await;
         assert_eq!(stack.node_capacity, Some(NodeCapacity::new(1)));
+
+        // The batch question of reports answers what the per-cluster ones do.
+        let absent = name("absent");
+        let many = d
+            .cloud
+            .describe_many(&[same.cluster.clone(), absent])
+            .await
+            .expect("describe_many");
+        let nodes = d.cloud.current_nodes(&same.cluster).await.expect("nodes");
+        assert_eq!(many, vec![(Some(stack), nodes), (None, 0)]);
         d.cloud.delete_stack(&same.cluster).await.expect("clean up");
     }
 }
