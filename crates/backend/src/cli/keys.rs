@@ -52,6 +52,9 @@ pub(super) enum KeysCommand {
         #[command(flatten)]
         target: Target,
         /// The key id to retire
+        // Key ids are base64url thumbprints and one in 32 starts with `-`: taken as a value,
+        // not as an unknown flag.
+        #[arg(allow_hyphen_values = true)]
         kid: Option<String>,
         /// Retire every key that no longer signs and whose tokens have all expired
         #[arg(long)]

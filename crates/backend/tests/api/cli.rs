@@ -225,3 +225,18 @@ fn the_example_configuration_documents_only_keys_that_exist() {
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("refresh_grace_secs = 5"), "{stdout}");
 }
+
+#[test]
+fn a_key_id_starting_with_a_hyphen_is_read_as_a_key_id() {
+    let data = tempfile::TempDir::new().unwrap();
+    let output = Command::new(BINARY)
+        .args(["keys", "retire", "-R3WdkNotAKey", "--data-dir"])
+        .arg(data.path())
+        .env_clear()
+        .output()
+        .expect("binary runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(!stderr.contains("unexpected argument"), "{stderr}");
+    assert!(stderr.starts_with("error: keys:"), "{stderr}");
+}
