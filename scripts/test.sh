@@ -22,7 +22,7 @@ logs="$(mktemp -d)"
 step "cargo test"
 cargo test --workspace --locked 2>&1 | tee "$logs/cargo-test.log"
 
-step "interop tests (Python: PyJWT verifies our tokens)"
+step "interop tests (Python: PyJWT verifies our tokens; the official sliderule client works against us)"
 cargo build --quiet -p sliderule-backend --locked
 SLIDERULE_BACKEND_BIN="$BACKEND_BIN" PYTHONDONTWRITEBYTECODE=1 \
   "$PY_VENV/bin/python" -m pytest -p no:cacheprovider -v tests/interop 2>&1 | tee "$logs/interop.log"

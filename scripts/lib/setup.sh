@@ -80,7 +80,7 @@ ensure_python_tools() {
   if [ -x "$PY_VENV/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$wanted" ]; then
     return 0
   fi
-  step "installing the Python test tools (PyJWT, pytest) into $PY_VENV"
+  step "installing the Python test tools (PyJWT, pytest, sliderule) into $PY_VENV"
   # --clear only when the venv is unusable (e.g. its Python was upgraded away); a changed
   # requirements file installs over the existing venv, which is quicker.
   if [ ! -x "$PY_VENV/bin/python" ]; then python3 -m venv --clear "$PY_VENV"; fi

@@ -80,7 +80,23 @@ impl AppState {
                 .client_id
                 .get_or_insert_with(|| "sliderule-demo".to_owned());
         }
-        let github: Arc<dyn GitHub> = Arc::new(HttpGitHub::new(&github_config)?);
+        // The demo's GitHub calls go to its own public URL; with --domain that name resolves
+        // for the user's client (or browser), not necessarily here, so pin it to the address
+        // this process listens on.
+        let own_host = url::Url::parse(&urls.authenticator)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .filter(|_| emulator.is_some() && config.domain.is_some());
+        let loopback = match local_addr.ip() {
+            ip if ip.is_unspecified() => {
+                SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), local_addr.port())
+            }
+            _ => local_addr,
+        };
+        let github: Arc<dyn GitHub> = Arc::new(HttpGitHub::resolving(
+            &github_config,
+            own_host.as_deref().map(|host| (host, loopback)),
+        )?);
         let authenticator = Authenticator::new(
             &config,
             &urls,

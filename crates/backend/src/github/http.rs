@@ -4,6 +4,7 @@
 //! Calls time out after 10 s and are retried once on connection errors only: a request that
 //! reached GitHub is never repeated, so an exchange of a one-time code is never sent twice.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -31,9 +32,23 @@ pub struct HttpGitHub {
 
 impl HttpGitHub {
     pub fn new(config: &GithubConfig) -> Result<Self, GitHubError> {
-        let http = reqwest::Client::builder()
+        Self::resolving(config, None)
+    }
+
+    /// As [`HttpGitHub::new`], with `host` resolved to `addr` instead of through DNS: the demo
+    /// reaches its in-process emulator at its own public URL (`login.DOMAIN`), which need not
+    /// resolve anywhere but in the browser or client that uses it.
+    pub fn resolving(
+        config: &GithubConfig,
+        host_override: Option<(&str, SocketAddr)>,
+    ) -> Result<Self, GitHubError> {
+        let mut builder = reqwest::Client::builder()
             .user_agent(concat!("sliderule-backend/", env!("CARGO_PKG_VERSION")))
-            .redirect(reqwest::redirect::Policy::none())
+            .redirect(reqwest::redirect::Policy::none());
+        if let Some((host, addr)) = host_override {
+            builder = builder.resolve(host, addr);
+        }
+        let http = builder
             .build()
             .map_err(|e| GitHubError::Unavailable(format!("cannot build an HTTP client: {e}")))?;
         Ok(Self {

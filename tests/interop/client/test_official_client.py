@@ -1,0 +1,381 @@
+"""The official SlideRule Python client (PyPI `sliderule`, pinned in ../requirements.txt) works
+unchanged against our backend.
+
+The backend runs in demo mode as a subprocess (the binary named by SLIDERULE_BACKEND_BIN, by
+default target/debug/sliderule-backend) with TLS and host-based routing for the domain
+`sliderule.test:PORT`, so the client's own URLs (`https://login.DOMAIN`,
+`https://provisioner.DOMAIN/API`, `https://CLUSTER.DOMAIN/discovery/status`) reach it. Nothing in
+the client is patched; the test process only arranges its surroundings:
+
+- name resolution: `socket.getaddrinfo` answers 127.0.0.1 for `sliderule.test` and its
+  subdomains (urllib3 looks the function up on every connection);
+- trust: a throw-away CA signs the server certificate, and `REQUESTS_CA_BUNDLE` names it. The
+  client's login calls use its `requests.Session` defaults (no `verify=`), and the session is made
+  with `trust_env=False` unless told otherwise, so `create_session(..., trust_env=True)` is what
+  makes every call, login included, honour the bundle (proxy variables are cleared for that);
+- `HOME` is a scratch directory, since the client caches device-flow tokens under `~/.cache`;
+- `SLIDERULE_GITHUB_TOKEN` (which the client prefers over `github_token=`) is set per test.
+
+The simulated cloud steps every CLOUD_DELAY_SECS, so a cluster is up in about a second; the
+client's blocking `scaleout` still sleeps its fixed 10 s between discovery polls.
+"""
+
+import contextlib
+import datetime
+import io
+import ipaddress
+import json
+import logging
+import os
+import queue
+import re
+import socket
+import ssl
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+import sliderule
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+ROOT = Path(__file__).resolve().parents[3]
+DOMAIN_NAME = "sliderule.test"
+STARTUP_TIMEOUT_SECS = 60
+CLOUD_DELAY_SECS = "0.05"
+POLL_TIMEOUT_SECS = 30
+PROXY_VARIABLES = ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"]
+
+
+# --- certificates -------------------------------------------------------------------------------
+
+def _name(common_name: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+
+
+def write_certificates(directory: Path) -> tuple[Path, Path, Path]:
+    """A throw-away CA and a server certificate it signs for DOMAIN_NAME, its subdomains and
+    127.0.0.1; returns (CA bundle, server chain, server key) paths."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    validity = (now - datetime.timedelta(minutes=5), now + datetime.timedelta(days=1))
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name("sliderule interop test CA")).issuer_name(_name("sliderule interop test CA"))
+        .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(validity[0]).not_valid_after(validity[1])
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
+                                     content_commitment=False, key_encipherment=False,
+                                     data_encipherment=False, key_agreement=False,
+                                     encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    server_key = ec.generate_private_key(ec.SECP256R1())
+    server_cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name(DOMAIN_NAME)).issuer_name(ca_cert.subject)
+        .public_key(server_key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(validity[0]).not_valid_after(validity[1])
+        .add_extension(x509.SubjectAlternativeName([
+            x509.DNSName(DOMAIN_NAME), x509.DNSName(f"*.{DOMAIN_NAME}"),
+            x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+        ]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
+                       critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    pem = serialization.Encoding.PEM
+    ca_path, cert_path, key_path = directory / "ca.pem", directory / "server.pem", directory / "server.key"
+    ca_path.write_bytes(ca_cert.public_bytes(pem))
+    cert_path.write_bytes(server_cert.public_bytes(pem))
+    key_path.write_bytes(server_key.private_bytes(pem, serialization.PrivateFormat.PKCS8,
+                                                  serialization.NoEncryption()))
+    return ca_path, cert_path, key_path
+
+
+# --- the backend --------------------------------------------------------------------------------
+
+class Backend:
+    """A demo backend serving `domain` (`sliderule.test:PORT`) over TLS."""
+
+    def __init__(self, process: subprocess.Popen, port: int, ca_bundle: Path, output: list[str]):
+        self.process = process
+        self.port = port
+        self.domain = f"{DOMAIN_NAME}:{port}"
+        self.ca_bundle = ca_bundle
+        self.output = output
+
+    def post_web(self, path: str, body: dict) -> tuple[int, bytes]:
+        """POST to the web host (where demo mode mounts the GitHub emulator under /_github)."""
+        request = urllib.request.Request(
+            f"https://{self.domain}{path}", data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"}, method="POST")
+        context = ssl.create_default_context(cafile=str(self.ca_bundle))
+        try:
+            with urllib.request.urlopen(request, timeout=10, context=context) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read()
+
+    def approve_device(self, user_code: str, login: str) -> None:
+        status, body = self.post_web("/_github/_emulator/device/approve",
+                                     {"user_code": user_code, "login": login})
+        assert status < 300, (status, body)
+
+
+def backend_binary() -> Path:
+    configured = os.environ.get("SLIDERULE_BACKEND_BIN")
+    binary = Path(configured) if configured else ROOT / "target/debug/sliderule-backend"
+    if not binary.is_file():
+        pytest.fail(f"no backend binary at {binary}: run `cargo build -p sliderule-backend` "
+                    "or set SLIDERULE_BACKEND_BIN")
+    return binary
+
+
+def free_port() -> int:
+    """A port free right now: the domain must name the port before the backend binds it."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def read_lines(stream, lines: queue.Queue, output: list[str]) -> None:
+    """Drains the backend's output (its JSON log shares stdout, so a full pipe would stall it)."""
+    for line in stream:
+        output.append(line)
+        lines.put(line)
+    lines.put(None)
+
+
+def wait_for_listening(lines: queue.Queue, output: list[str]) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_SECS
+    while (remaining := deadline - time.monotonic()) > 0:
+        try:
+            line = lines.get(timeout=remaining)
+        except queue.Empty:
+            break
+        if line is None:
+            pytest.fail("the backend exited before listening:\n" + "".join(output))
+        if line.startswith("listening on "):
+            return
+    pytest.fail(f"the backend did not listen within {STARTUP_TIMEOUT_SECS} s:\n" + "".join(output))
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture(scope="module")
+def backend():
+    with tempfile.TemporaryDirectory(prefix="sliderule-pyclient-") as scratch:
+        scratch = Path(scratch)
+        data, dist = scratch / "data", scratch / "dist"
+        dist.mkdir()
+        ca_bundle, cert, key = write_certificates(scratch)
+        port = free_port()
+        # Our own SLIDERULE_ variables would reconfigure the backend under test.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SLIDERULE_")}
+        env["RUST_LOG"] = "warn"
+        # The demo calls its own emulator at https://login.DOMAIN/_github: trust the test CA.
+        env["SSL_CERT_FILE"] = str(ca_bundle)
+        process = subprocess.Popen(
+            [backend_binary(), "demo", "--bind", f"127.0.0.1:{port}", "--data-dir", data,
+             "--dist", dist, "--domain", f"{DOMAIN_NAME}:{port}", "--tls-cert", cert,
+             "--tls-key", key, "--cloud-delay", CLOUD_DELAY_SECS],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+        )
+        lines: queue.Queue = queue.Queue()
+        output: list[str] = []
+        threading.Thread(target=read_lines, args=(process.stdout, lines, output),
+                         daemon=True).start()
+        try:
+            wait_for_listening(lines, output)
+            with resolving_test_domain():
+                yield Backend(process, port, ca_bundle, output)
+        finally:
+            stop(process)
+
+
+@contextlib.contextmanager
+def resolving_test_domain():
+    """`sliderule.test` and `*.sliderule.test` resolve to 127.0.0.1 in this process."""
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, *args, **kwargs):
+        if isinstance(host, bytes):
+            host = host.decode()
+        if host and (host == DOMAIN_NAME or host.endswith("." + DOMAIN_NAME)):
+            host = "127.0.0.1"
+        return real(host, *args, **kwargs)
+
+    socket.getaddrinfo = getaddrinfo
+    try:
+        yield
+    finally:
+        socket.getaddrinfo = real
+
+
+@pytest.fixture
+def client_env(backend, monkeypatch, tmp_path):
+    """Per test: the CA bundle, no proxies, a scratch HOME, no browser, no token."""
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(backend.ca_bundle))
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("BROWSER", "true")  # webbrowser.open runs `true URL`
+    monkeypatch.delenv("SLIDERULE_GITHUB_TOKEN", raising=False)
+    return monkeypatch
+
+
+def session_as(backend, client_env, login: str | None, cluster: str, **kwargs):
+    """`sliderule.create_session` for `cluster`, logged in with `login`'s demo PAT."""
+    if login is not None:
+        client_env.setenv("SLIDERULE_GITHUB_TOKEN", f"demo-pat-{login}")
+    return sliderule.create_session(domain=backend.domain, cluster=cluster, trust_env=True,
+                                    rethrow=False, **kwargs)
+
+
+def errors_of(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records
+            if r.name == "sliderule" and r.levelno >= logging.ERROR]
+
+
+# --- 1. PAT login -------------------------------------------------------------------------------
+
+def test_a_member_pat_logs_in(backend, client_env):
+    session = session_as(backend, client_env, "bob", "bob-login")
+    metadata = session.ps_metadata
+    assert session.ps_access_token, metadata
+    assert metadata["sub"] and metadata["exp"] > time.time(), metadata
+    assert "member" in json.dumps(metadata.get("org_roles", metadata)), metadata
+    header, claims = session.authenticator.info()
+    assert claims["exp"] == metadata["exp"] and header["alg"], (header, claims)
+
+
+def test_an_owner_pat_logs_in_without_the_owner_role(backend, client_env):
+    session = session_as(backend, client_env, "alice", "alice-login")
+    metadata = session.ps_metadata
+    assert session.ps_access_token, metadata
+    assert metadata["org_roles"] == ["member"], metadata
+    print(f"alice via PAT: {metadata}")
+
+
+def test_a_non_member_pat_gets_a_token_without_roles(backend, client_env, caplog):
+    """Like upstream, a non-member logs in (the token says who they are) but may do nothing."""
+    session = session_as(backend, client_env, "dave", "dave-login")
+    metadata = session.ps_metadata
+    assert session.ps_access_token, caplog.text
+    assert metadata["org_roles"] == [] and metadata["max_nodes"] == 0, metadata
+    assert not errors_of(caplog), caplog.text
+    print(f"dave via PAT: {metadata}")
+
+
+# --- 2. a cluster through the client ------------------------------------------------------------
+
+def test_a_member_deploys_uses_and_destroys_a_cluster(backend, client_env):
+    started = time.monotonic()
+    session = session_as(backend, client_env, "bob", "bob", node_capacity=2, ttl=30)
+    took = time.monotonic() - started
+    nodes = session.source("status", parm={"service": "bob"}, path="/discovery", rethrow=True)
+    assert nodes["nodes"] >= 2, (nodes, took)
+
+    status = session.provisioner.status()
+    assert "error" not in status, status
+    events = session.provisioner.events()
+    assert "error" not in events, events
+    extended = session.provisioner.extend(ttl=60)
+    assert "error" not in extended, extended
+    info = session.provisioner.info()
+    assert "error" not in info, info
+    # Without blocking: the client asks for capacity 2, sees it, and extends instead.
+    available, desired = sliderule.update_available_servers(2, 30, session=session)
+    assert (available, desired) == (nodes["nodes"], 2)
+
+    destroyed = session.provisioner.destroy()
+    assert "error" not in destroyed, destroyed
+    print(f"status={status}\nevents={events}\nextend={extended}\ninfo={info}\ndestroy={destroyed}")
+
+
+def test_a_members_report_shows_only_their_clusters(backend, client_env):
+    member = session_as(backend, client_env, "bob", "bob-report")
+    report = member.provisioner.report()
+    assert "error" not in report, report
+    theirs = member.provisioner.info()["knownClusters"]
+    assert set(report) <= set(theirs), (report, theirs)
+    print(f"member report: {report}")
+
+
+# --- 3. refusals --------------------------------------------------------------------------------
+
+def test_capacity_over_the_member_limit_is_refused(backend, client_env, caplog):
+    # icesat2: bob's team's cluster, which he may deploy, up to the member limit of 10 nodes.
+    session = session_as(backend, client_env, "bob", "icesat2", node_capacity=11, ttl=30)
+    assert any("Unable to deploy icesat2" in r.getMessage() for r in caplog.records), caplog.text
+    direct = session.provisioner.deploy(is_public=False, node_capacity=11, ttl=30, version="latest")
+    assert "422" in direct["error"], direct
+    print(f"over limit: {direct}")
+
+
+def test_another_members_cluster_is_refused(backend, client_env, caplog):
+    session = session_as(backend, client_env, "bob", "carol")
+    refused = session.provisioner.deploy(is_public=False, node_capacity=1, ttl=30, version="latest")
+    assert "403" in refused["error"], refused
+    print(f"another member's cluster: {refused}")
+
+
+def test_a_non_member_cannot_provision(backend, client_env):
+    session = session_as(backend, client_env, "dave", "dave")
+    refused = session.provisioner.deploy(is_public=False, node_capacity=1, ttl=30, version="latest")
+    assert "error" in refused and re.search(r"40[13]", refused["error"]), refused
+    print(f"non-member: {refused}")
+
+
+# --- 4. device flow -----------------------------------------------------------------------------
+
+class _Tee(io.TextIOBase):
+    """Collects what the client prints (its device-flow instructions)."""
+
+    def __init__(self):
+        self.text = ""
+
+    def write(self, text):
+        self.text += text
+        return len(text)
+
+
+def test_device_flow_login_approved_through_the_emulator(backend, client_env):
+    printed = _Tee()
+    result: dict = {}
+
+    def log_in():
+        with contextlib.redirect_stdout(printed):
+            result["session"] = session_as(backend, client_env, None, "bob-device")
+
+    worker = threading.Thread(target=log_in, daemon=True)
+    worker.start()
+    deadline = time.monotonic() + POLL_TIMEOUT_SECS
+    while not (match := re.search(r"enter this code: (\S+)", printed.text)):
+        assert time.monotonic() < deadline and worker.is_alive(), printed.text
+        time.sleep(0.05)
+    backend.approve_device(match.group(1), "bob")
+    worker.join(timeout=POLL_TIMEOUT_SECS)
+    assert not worker.is_alive(), printed.text
+    session = result["session"]
+    assert session.ps_access_token and session.ps_metadata["exp"] > time.time(), printed.text
+    assert "success" in printed.text
