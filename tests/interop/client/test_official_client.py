@@ -359,13 +359,16 @@ class _Tee(io.TextIOBase):
         return len(text)
 
 
-def test_device_flow_login_approved_through_the_emulator(backend, client_env):
+def device_login(backend, client_env, login: str, cluster: str, **kwargs):
+    """`sliderule.create_session` for `cluster` with no token, so the client runs the device flow;
+    the code it prints is approved for `login` through the emulator. Returns the session and what
+    the client printed."""
     printed = _Tee()
     result: dict = {}
 
     def log_in():
         with contextlib.redirect_stdout(printed):
-            result["session"] = session_as(backend, client_env, None, "bob-device")
+            result["session"] = session_as(backend, client_env, None, cluster, **kwargs)
 
     worker = threading.Thread(target=log_in, daemon=True)
     worker.start()
@@ -373,9 +376,51 @@ def test_device_flow_login_approved_through_the_emulator(backend, client_env):
     while not (match := re.search(r"enter this code: (\S+)", printed.text)):
         assert time.monotonic() < deadline and worker.is_alive(), printed.text
         time.sleep(0.05)
-    backend.approve_device(match.group(1), "bob")
+    backend.approve_device(match.group(1), login)
     worker.join(timeout=POLL_TIMEOUT_SECS)
     assert not worker.is_alive(), printed.text
-    session = result["session"]
-    assert session.ps_access_token and session.ps_metadata["exp"] > time.time(), printed.text
-    assert "success" in printed.text
+    return result["session"], printed.text
+
+
+def test_device_flow_login_approved_through_the_emulator(backend, client_env):
+    session, printed = device_login(backend, client_env, "bob", "bob-device")
+    assert session.ps_access_token and session.ps_metadata["exp"] > time.time(), printed
+    assert "success" in printed
+
+
+# --- 5. an owner through the client -------------------------------------------------------------
+
+def test_an_owner_via_device_flow_reports_and_deploys_any_cluster(backend, client_env):
+    """alice (org admin) logs in through the device flow, which asks for every scope, so she is
+    an owner: the v5 report shows bob's cluster, and she deploys carol's cluster, not hers."""
+    # bob deploys his team's cluster (without the client's blocking scale-out and its 10 s sleeps).
+    member = session_as(backend, client_env, "bob", "icesat2")
+    deployed = member.provisioner.deploy(is_public=False, node_capacity=1, ttl=15, version="latest")
+    assert "error" not in deployed, deployed
+    client_env.delenv("SLIDERULE_GITHUB_TOKEN")
+    try:
+        owner, printed = device_login(backend, client_env, "alice", "carol")
+        metadata = owner.ps_metadata
+        assert metadata["org_roles"] == ["owner", "member"], (metadata, printed)
+        _, claims = owner.authenticator.info()
+        assert claims["org_roles"] == ["owner", "member"], claims
+        assert "*" in claims["aud"] and "carol" not in claims["aud"], claims
+
+        # The 5.7.0 client's `report()` asks for `/report/clusters`: every cluster, for an owner.
+        clusters = owner.provisioner.report()
+        assert "error" not in clusters and "icesat2" in clusters, clusters
+        # The v5 `/report`, through the client's own gateway call.
+        report = owner.gateway_request("report", subdomain="provisioner", data={})
+        assert report.get("status") is True and "icesat2" in report["report"], report
+
+        carol = owner.provisioner.deploy(is_public=False, node_capacity=1, ttl=15, version="latest")
+        assert "error" not in carol, carol
+        status = owner.provisioner.status()
+        assert "error" not in status, status
+        destroyed = owner.provisioner.destroy()
+        assert "error" not in destroyed, destroyed
+        print(f"alice via device flow: {metadata}\nreport/clusters={clusters}\n"
+              f"report={report}\ndeploy carol={carol}\nstatus={status}\ndestroy={destroyed}")
+    finally:
+        gone = member.provisioner.destroy()
+        assert "error" not in gone, gone
