@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use tempfile::NamedTempFile;
 
+use crate::helpers::RunningDemo;
+
 const BINARY: &str = env!("CARGO_BIN_EXE_sliderule-backend");
 
 fn config_file(text: &str) -> NamedTempFile {
@@ -84,43 +86,15 @@ fn config_check_prints_effective_values_with_secrets_redacted() {
 
 #[tokio::test]
 async fn demo_starts_on_a_free_port_and_stops_cleanly_on_sigterm() {
-    use tokio::io::AsyncBufReadExt;
-
-    let data = tempfile::TempDir::new().unwrap();
-    let mut child = tokio::process::Command::new(BINARY)
-        .args(["demo", "--bind", "127.0.0.1:0", "--data-dir"])
-        .arg(data.path())
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("demo starts");
-    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let address = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(address) = line.strip_prefix("listening on ") {
-                return address.to_owned();
-            }
-        }
-        panic!("the demo exited without printing its address");
-    })
-    .await
-    .expect("the demo prints its address");
+    let demo = RunningDemo::start(&[]).await;
+    let address = demo.address.clone();
     assert!(address.starts_with("http://127.0.0.1:"), "{address}");
     assert!(!address.ends_with(":0"), "port 0 is resolved: {address}");
 
     let health = reqwest::get(format!("{address}/health")).await.unwrap();
     assert_eq!(health.status(), 200);
 
-    let pid = child.id().expect("still running").to_string();
-    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-    assert!(killed.success());
-    let exit = tokio::time::timeout(Duration::from_secs(20), child.wait())
-        .await
-        .expect("exits after SIGTERM")
-        .unwrap();
-    assert_eq!(exit.code(), Some(0), "graceful shutdown exits 0");
+    assert_eq!(demo.terminate().await, Some(0), "graceful shutdown exits 0");
 }
 
 #[test]

@@ -279,3 +279,62 @@ pub async fn emulator_with(
     let github = sliderule_backend::github::HttpGitHub::new(&config).expect("client");
     (running, github)
 }
+
+/// The real `sliderule-backend demo` binary on a free port, killed if the test drops it.
+pub struct RunningDemo {
+    child: tokio::process::Child,
+    /// From its `listening on …` line, e.g. `http://127.0.0.1:41234`.
+    pub address: String,
+    _data: TempDir,
+}
+
+impl RunningDemo {
+    /// Starts the demo with `extra` arguments and waits (at most 30 s) for its address.
+    pub async fn start(extra: &[&std::ffi::OsStr]) -> Self {
+        use tokio::io::AsyncBufReadExt;
+
+        let data = TempDir::new().expect("temporary data directory");
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sliderule-backend"))
+            .args(["demo", "--bind", "127.0.0.1:0", "--data-dir"])
+            .arg(data.path())
+            .args(extra)
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("demo starts");
+        let mut lines =
+            tokio::io::BufReader::new(child.stdout.take().expect("piped stdout")).lines();
+        let address = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+            while let Some(line) = lines.next_line().await.expect("readable stdout") {
+                if let Some(address) = line.strip_prefix("listening on ") {
+                    return address.to_owned();
+                }
+            }
+            panic!("the demo exited without printing its address");
+        })
+        .await
+        .expect("the demo prints its address");
+        Self {
+            child,
+            address,
+            _data: data,
+        }
+    }
+
+    /// Sends SIGTERM and returns the exit code (at most 20 s later).
+    pub async fn terminate(mut self) -> Option<i32> {
+        let pid = self.child.id().expect("still running").to_string();
+        let killed = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill runs");
+        assert!(killed.success());
+        tokio::time::timeout(std::time::Duration::from_secs(20), self.child.wait())
+            .await
+            .expect("exits after SIGTERM")
+            .expect("exit status")
+            .code()
+    }
+}

@@ -3,14 +3,14 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
 use reqwest::StatusCode;
 use tempfile::TempDir;
 
-use crate::helpers::{TestApp, TestConfig};
+use crate::helpers::{RunningDemo, TestApp, TestConfig};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_sliderule-backend");
 const DOMAIN: &str = "sliderule.test";
@@ -291,34 +291,15 @@ fn an_unreadable_certificate_stops_start_up_with_exit_code_2() {
 
 #[tokio::test]
 async fn the_demo_announces_https_and_serves_it() {
-    use tokio::io::AsyncBufReadExt;
-
     let pki = Pki::new();
-    let data = TempDir::new().unwrap();
-    let mut child = tokio::process::Command::new(BINARY)
-        .args(["demo", "--bind", "127.0.0.1:0", "--data-dir"])
-        .arg(data.path())
-        .arg("--tls-cert")
-        .arg(pki.cert())
-        .arg("--tls-key")
-        .arg(pki.key())
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("demo starts");
-    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let address = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(address) = line.strip_prefix("listening on ") {
-                return address.to_owned();
-            }
-        }
-        panic!("the demo exited without printing its address");
-    })
-    .await
-    .expect("the demo prints its address");
+    let demo = RunningDemo::start(&[
+        "--tls-cert".as_ref(),
+        pki.cert().as_os_str(),
+        "--tls-key".as_ref(),
+        pki.key().as_os_str(),
+    ])
+    .await;
+    let address = demo.address.clone();
     assert!(address.starts_with("https://127.0.0.1:"), "{address}");
     let health = pki
         .client(None)
@@ -328,12 +309,5 @@ async fn the_demo_announces_https_and_serves_it() {
         .unwrap();
     assert_eq!(health.status(), StatusCode::OK);
 
-    let pid = child.id().expect("still running").to_string();
-    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-    assert!(killed.success());
-    let exit = tokio::time::timeout(Duration::from_secs(20), child.wait())
-        .await
-        .expect("exits after SIGTERM")
-        .unwrap();
-    assert_eq!(exit.code(), Some(0), "graceful shutdown exits 0");
+    assert_eq!(demo.terminate().await, Some(0), "graceful shutdown exits 0");
 }
