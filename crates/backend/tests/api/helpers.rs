@@ -316,6 +316,8 @@ impl RunningDemo {
         })
         .await
         .expect("the demo prints its address");
+        // Keep reading: a closed pipe would end the demo at its next line of output.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         Self {
             child,
             address,
