@@ -86,13 +86,13 @@ impl Provisioner {
     /// The cluster's record and stack now.
     pub async fn view(&self, cluster: &ClusterName) -> Result<View, ApiError> {
         let record = self.store.cluster(cluster.as_str()).await?;
-        let stack = self.cloud.describe_stack(cluster).await?;
-        let current_nodes = match &stack {
-            Some(stack) if stack.status().state().is_live() => {
-                self.cloud.current_nodes(cluster).await?
-            }
-            _ => 0,
-        };
+        // One question for stack and nodes: the simulated driver answers it from one read.
+        let (stack, current_nodes) = self
+            .cloud
+            .describe_many(std::slice::from_ref(cluster))
+            .await?
+            .pop()
+            .unwrap_or((None, 0));
         let mut view = View {
             cluster: cluster.clone(),
             record,
