@@ -8,6 +8,7 @@ use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
+use crate::api::Provisioner;
 use crate::components::layout::Layout;
 use crate::components::title::{PRODUCT_NAME, set_page_title};
 use crate::config::{self, ConfigError, WebConfig};
@@ -15,6 +16,7 @@ use crate::pages::{
     account::Account, auth_callback::AuthCallback, cluster::Cluster, clusters::Clusters,
     landing::Landing, not_found::NotFound, report::Report,
 };
+use crate::session::Session;
 
 /// The whole app.
 #[component]
@@ -37,6 +39,9 @@ pub fn App() -> impl IntoView {
 /// The routed app, with the configuration available to every page through context.
 #[component]
 fn Routed(config: WebConfig) -> impl IntoView {
+    let session = Session::start(&config);
+    provide_context(session);
+    provide_context(Provisioner::new(config.provisioner_url.clone(), session));
     provide_context(config);
     view! {
         <Router>

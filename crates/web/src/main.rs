@@ -1,10 +1,13 @@
 //! Entry point of the SlideRule private-cluster web client, a Leptos single-page app that Trunk
 //! builds into `dist/`.
 
+mod api;
 mod app;
 mod components;
 mod config;
 mod pages;
+mod session;
+mod time;
 
 fn main() {
     // Without the hook a Rust panic shows up in the console only as "unreachable executed".

@@ -112,6 +112,7 @@ impl View {
             version: self.version(),
             is_public: self.is_public(),
             owner: self.owner(),
+            created: self.stack.as_ref().map(|s| s.info.creation_time),
         }
     }
 }

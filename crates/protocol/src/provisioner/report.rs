@@ -28,6 +28,10 @@ pub struct ClusterSummary {
     pub is_public: bool,
     /// Who deployed it.
     pub owner: String,
+    /// When its stack was created; `null` without a stack. Ours (upstream's report has no such
+    /// field), so clients that do not know it ignore it and old reports parse without it.
+    #[serde(default, with = "crate::timestamp::option")]
+    pub created: Option<OffsetDateTime>,
 }
 
 /// The body of `/report/clusters`: cluster name → summary, in name order.

@@ -1,0 +1,96 @@
+//! Calls to the provisioner, each with the session's access token. A 401 gets one refresh and
+//! one retry; a second 401, or a refused refresh, ends the session.
+
+use gloo_net::http::Request;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sliderule_protocol::provisioner::{
+    ClusterReport, ClusterRequest, ClusterStatus, DeployRequest, DestroyResponse, ExtendRequest,
+    InfoResponse, StackEvent, paths,
+};
+use sliderule_protocol::ClusterName;
+
+use leptos::prelude::WithValue as _;
+
+use super::{ApiError, decode, send, url};
+use crate::session::Session;
+
+/// The provisioner at one base URL, called on behalf of the session.
+#[derive(Clone, Copy)]
+pub struct Provisioner {
+    base: leptos::prelude::StoredValue<String>,
+    session: Session,
+}
+
+impl Provisioner {
+    pub fn new(base: String, session: Session) -> Self {
+        Self {
+            base: leptos::prelude::StoredValue::new(base),
+            session,
+        }
+    }
+
+    /// Who the caller is to the provisioner: roles, clusters, limits, budget.
+    pub async fn info(&self) -> Result<InfoResponse, ApiError> {
+        self.call(paths::INFO, &serde_json::json!({})).await
+    }
+
+    pub async fn status(&self, cluster: &ClusterName) -> Result<ClusterStatus, ApiError> {
+        self.call(paths::STATUS, &ClusterRequest::new(cluster.clone()))
+            .await
+    }
+
+    pub async fn deploy(&self, request: &DeployRequest) -> Result<ClusterStatus, ApiError> {
+        self.call(paths::DEPLOY, request).await
+    }
+
+    pub async fn extend(&self, request: &ExtendRequest) -> Result<ClusterStatus, ApiError> {
+        self.call(paths::EXTEND, request).await
+    }
+
+    pub async fn destroy(&self, cluster: &ClusterName) -> Result<DestroyResponse, ApiError> {
+        self.call(paths::DESTROY, &ClusterRequest::new(cluster.clone()))
+            .await
+    }
+
+    /// Stack events, newest first; they stay readable after a destroy.
+    pub async fn events(&self, cluster: &ClusterName) -> Result<Vec<StackEvent>, ApiError> {
+        self.call(paths::EVENTS, &ClusterRequest::new(cluster.clone()))
+            .await
+    }
+
+    /// Every cluster the caller may see (owners: all of them).
+    pub async fn report(&self) -> Result<ClusterReport, ApiError> {
+        self.call(paths::REPORT_CLUSTERS, &serde_json::json!({}))
+            .await
+    }
+
+    async fn call<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, ApiError> {
+        let target = self.base.with_value(|base| url(base, path));
+        let token = self.session.access_token().await?;
+        let response = send(request(&target, &token, body)?).await?;
+        if response.status() != 401 {
+            return decode(response).await;
+        }
+        // The token may have been revoked or the keys rotated under it: one fresh token, once.
+        self.session.refresh().await?;
+        let token = self.session.access_token().await?;
+        let response = send(request(&target, &token, body)?).await?;
+        if response.status() == 401 {
+            self.session.end();
+            return Err(ApiError::SessionEnded);
+        }
+        decode(response).await
+    }
+}
+
+fn request<B: Serialize>(url: &str, token: &str, body: &B) -> Result<Request, ApiError> {
+    Request::post(url)
+        .header("Authorization", &format!("Bearer {token}"))
+        .json(body)
+        .map_err(|e| ApiError::Unexpected(e.to_string()))
+}
