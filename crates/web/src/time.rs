@@ -64,7 +64,10 @@ pub fn local_datetime(epoch_secs: i64) -> String {
 pub fn iso(epoch_secs: i64) -> String {
     OffsetDateTime::from_unix_timestamp(epoch_secs)
         .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_default()
 }
 

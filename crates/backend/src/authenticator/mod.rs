@@ -119,7 +119,7 @@ impl Authenticator {
         } else {
             auth.allowed_redirect_hosts.clone()
         };
-        let web_client = config.web.client_id.as_ref().map(|client_id| {
+        let web_client = config.web_client_id().map(|client_id| {
             let mut redirect_uris = vec![format!("{}/auth/callback", urls.web)];
             redirect_uris.extend(
                 config
@@ -129,7 +129,7 @@ impl Authenticator {
                     .map(|origin| format!("{origin}/auth/callback")),
             );
             PreRegistered {
-                client_id: client_id.clone(),
+                client_id,
                 redirect_uris,
             }
         });

@@ -207,6 +207,21 @@ mod tests {
     }
 
     #[test]
+    fn demo_pre_registers_the_web_client_unless_configured() {
+        let plain = demo(ConfigSources::default()).unwrap();
+        assert_eq!(
+            plain.web_client_id().as_deref(),
+            Some(crate::config::DEMO_WEB_CLIENT_ID)
+        );
+        let configured = demo(ConfigSources {
+            flags: vec![("web.client_id", toml::Value::String("mine".into()))],
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(configured.web_client_id().as_deref(), Some("mine"));
+    }
+
+    #[test]
     fn unknown_key_in_file_is_named_with_its_section() {
         let err = demo_file("[github]\norgg = \"x\"\n").unwrap_err();
         assert_eq!(err.key, "github.orgg");

@@ -360,6 +360,15 @@ impl Config {
             .unwrap_or_else(|| "sliderule-demo".to_owned())
     }
 
+    /// The web client's pre-registered OAuth client id: configured, or in demo mode
+    /// [`DEMO_WEB_CLIENT_ID`], so the demo's web client signs in without registering.
+    pub fn web_client_id(&self) -> Option<String> {
+        self.web.client_id.clone().or_else(|| match self.mode {
+            Mode::Demo => Some(DEMO_WEB_CLIENT_ID.to_owned()),
+            Mode::Serve => None,
+        })
+    }
+
     /// The cloud driver in effect: configured, or the mode's default.
     pub fn cloud(&self) -> CloudDriver {
         self.provisioner.cloud.unwrap_or(match self.mode {
@@ -368,6 +377,9 @@ impl Config {
         })
     }
 }
+
+/// The web client's client id in demo mode, unless `web.client_id` says otherwise.
+pub const DEMO_WEB_CLIENT_ID: &str = "sliderule-web";
 
 /// Why a configuration was refused: the key and the problem, printed as one line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -55,7 +55,7 @@ pub async fn web_config(State(state): State<AppState>) -> Response {
     let body = WebConfig {
         authenticator_url: urls.authenticator.clone(),
         provisioner_url: urls.provisioner.clone(),
-        client_id: state.config.web.client_id.clone(),
+        client_id: state.config.web_client_id(),
         public_cluster: state.config.web.public_cluster.clone(),
         domain: urls.domain.clone(),
     };

@@ -66,9 +66,9 @@ impl ApiError {
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ApiError::Unreachable => f.write_str(
-                "The service is unreachable. Check your connection, then try again.",
-            ),
+            ApiError::Unreachable => {
+                f.write_str("The service is unreachable. Check your connection, then try again.")
+            }
             ApiError::Server {
                 error, description, ..
             } if description.is_empty() => write!(f, "The service refused the request ({error})."),
@@ -144,7 +144,10 @@ mod tests {
 
     #[test]
     fn urls_join_without_doubled_slashes() {
-        assert_eq!(url("http://x/provisioner/", "/status"), "http://x/provisioner/status");
+        assert_eq!(
+            url("http://x/provisioner/", "/status"),
+            "http://x/provisioner/status"
+        );
         assert_eq!(url("http://x", "/auth/revoke"), "http://x/auth/revoke");
     }
 }

@@ -4,11 +4,11 @@
 use gloo_net::http::Request;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use sliderule_protocol::ClusterName;
 use sliderule_protocol::provisioner::{
     ClusterReport, ClusterRequest, ClusterStatus, DeployRequest, DestroyResponse, ExtendRequest,
     InfoResponse, StackEvent, paths,
 };
-use sliderule_protocol::ClusterName;
 
 use leptos::prelude::WithValue as _;
 

@@ -52,7 +52,11 @@ pub fn SignedInOnly(children: ChildrenFn) -> impl IntoView {
 #[component]
 pub fn MembersOnly(children: ChildrenFn) -> impl IntoView {
     let session = use_session();
-    let may = Memo::new(move |_| session.user().map(|u| (u.may_provision(), u.claims.org.clone())));
+    let may = Memo::new(move |_| {
+        session
+            .user()
+            .map(|u| (u.may_provision(), u.claims.org.clone()))
+    });
     move || match may.get() {
         Some((true, _)) => children().into_any(),
         Some((false, org)) => view! { <NotAMember org/> }.into_any(),

@@ -4,8 +4,11 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+use leptos_router::hooks::use_navigate;
+
 use super::title::PRODUCT_NAME;
 use crate::config::{WebConfig, cluster_host};
+use crate::session::use_session;
 
 /// Wraps a routed page. Must be rendered inside the `Router`, because `A` needs it.
 #[component]
@@ -32,21 +35,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                     <span class="brand-mark" aria-hidden="true"></span>
                     <span class="brand-name">{PRODUCT_NAME}</span>
                 </A>
-                // TODO(sign-in): show only the links the signed-in user's level allows
-                // (Report for owners; nothing but the landing page when signed out).
-                <nav class="site-nav" aria-label="Main">
-                    <ul>
-                        <li>
-                            <A href="/clusters">"Clusters"</A>
-                        </li>
-                        <li>
-                            <A href="/report">"Report"</A>
-                        </li>
-                        <li>
-                            <A href="/account">"Account"</A>
-                        </li>
-                    </ul>
-                </nav>
+                <Nav/>
             </div>
         </header>
         <main id="main" class="container site-main" tabindex="-1" node_ref=main_ref>
@@ -70,5 +59,54 @@ pub fn Layout(children: Children) -> impl IntoView {
                 </p>
             </div>
         </footer>
+    }
+}
+
+/// The main navigation: only what the signed-in person's level allows, nothing when signed out.
+#[component]
+fn Nav() -> impl IntoView {
+    let session = use_session();
+    let navigate = use_navigate();
+    // (signed in, owner) only changes on sign-in or sign-out, not on every refresh.
+    let who = Memo::new(move |_| session.user().map(|u| (u.claims.sub.clone(), u.is_owner())));
+    let signing_out = RwSignal::new(false);
+    let sign_out = move |_| {
+        signing_out.set(true);
+        let navigate = navigate.clone();
+        leptos::task::spawn_local(async move {
+            session.sign_out().await;
+            signing_out.set(false);
+            navigate("/", Default::default());
+        });
+    };
+    move || {
+        who.get().map(|(login, owner)| {
+            let sign_out = sign_out.clone();
+            view! {
+                <nav class="site-nav" aria-label="Main">
+                    <ul>
+                        <li>
+                            <A href="/clusters">"Clusters"</A>
+                        </li>
+                        {owner.then(|| view! { <li><A href="/report">"Report"</A></li> })}
+                        <li>
+                            <A href="/account">"Account"</A>
+                        </li>
+                    </ul>
+                    <span class="signed-in-as">
+                        <span class="visually-hidden">"Signed in as "</span>
+                        {login}
+                    </span>
+                    <button
+                        type="button"
+                        class="button button-small"
+                        on:click=sign_out
+                        disabled=move || signing_out.get()
+                    >
+                        "Sign out"
+                    </button>
+                </nav>
+            }
+        })
     }
 }

@@ -2,21 +2,69 @@
 
 use leptos::prelude::*;
 
+use leptos_router::NavigateOptions;
+use leptos_router::hooks::use_navigate;
+
+use crate::api::ApiError;
+use crate::components::status::ErrorAlert;
 use crate::components::title::set_page_title;
 use crate::config::{WebConfig, cluster_host};
+use crate::session::{AuthState, storage, use_session};
+
+/// Where signing in leads when no other page was asked for.
+const HOME: &str = "/clusters";
 
 /// The landing page.
 #[component]
 pub fn Landing() -> impl IntoView {
     set_page_title("");
     let config = expect_context::<WebConfig>();
+    let session = use_session();
     let as_admin = RwSignal::new(false);
+    let starting = RwSignal::new(false);
+    let failed = RwSignal::new(None::<ApiError>);
+
+    // Someone already signed in has nothing to do here: on to the page they wanted.
+    let navigate = use_navigate();
+    Effect::new(move || {
+        if matches!(session.state(), AuthState::SignedIn(_)) {
+            let to = storage::tab_take(storage::RETURN_TO).unwrap_or_else(|| HOME.to_owned());
+            navigate(
+                &to,
+                NavigateOptions {
+                    replace: true,
+                    ..NavigateOptions::default()
+                },
+            );
+        }
+    });
 
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let _as_admin = as_admin.get_untracked();
-        // TODO(sign-in): start the GitHub PKCE flow, asking for `sliderule:admin` when
-        // `_as_admin` is set; signed-in users are redirected to /clusters.
+        if starting.get_untracked() {
+            return;
+        }
+        starting.set(true);
+        failed.set(None);
+        let return_to = storage::tab_get(storage::RETURN_TO).unwrap_or_else(|| HOME.to_owned());
+        let as_admin = as_admin.get_untracked();
+        leptos::task::spawn_local(async move {
+            // On success the browser is on its way to GitHub; the button stays busy until then.
+            if let Err(error) = session.sign_in(as_admin, return_to).await {
+                failed.set(Some(error));
+                starting.set(false);
+            }
+        });
+    };
+
+    let ended = move || {
+        session.ended().then(|| {
+            view! {
+                <div class="alert alert-warning" role="alert">
+                    <p>"Your session ended, sign in again."</p>
+                </div>
+            }
+        })
     };
 
     let public_cluster = config.public_cluster.clone().map(|name| {
@@ -63,6 +111,7 @@ pub fn Landing() -> impl IntoView {
                     "Members of the SlideRule GitHub organization can deploy and manage clusters. "
                     "Anyone with a GitHub account can sign in."
                 </p>
+                {ended}
                 <form on:submit=on_submit>
                     <div class="check">
                         <input
@@ -77,7 +126,12 @@ pub fn Landing() -> impl IntoView {
                     <p id="sign-in-admin-hint" class="hint">
                         "For organization owners: gives access to every cluster and the report."
                     </p>
-                    <button type="submit" class="button button-primary button-large">
+                    <button
+                        type="submit"
+                        class="button button-primary button-large"
+                        disabled=move || starting.get()
+                        aria-busy=move || starting.get().to_string()
+                    >
                         <svg class="icon" viewBox="0 0 16 16" aria-hidden="true" focusable="false">
                             <path
                                 fill="currentColor"
@@ -87,6 +141,7 @@ pub fn Landing() -> impl IntoView {
                         "Sign in with GitHub"
                     </button>
                 </form>
+                {move || failed.get().map(|error| view! { <ErrorAlert error/> })}
                 {public_cluster}
             </section>
         </div>

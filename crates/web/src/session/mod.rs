@@ -320,7 +320,11 @@ impl Session {
         {
             return Ok(id.to_owned());
         }
-        let record = self.authenticator.get_value().register(redirect_uri).await?;
+        let record = self
+            .authenticator
+            .get_value()
+            .register(redirect_uri)
+            .await?;
         storage::set(
             storage::REGISTERED_CLIENT,
             &format!("{redirect_uri} {}", record.client_id),
