@@ -4,19 +4,15 @@
 //! The published documents (discovery, JWKS, PEM) are not rate limited: they are the same for
 //! everyone, cacheable, and fetched in bursts by booting clusters and API gateways.
 
-use std::time::Duration;
-
 use axum::Router;
-use axum::http::{HeaderValue, Method, header};
 use axum::routing::{get, post};
 use sliderule_protocol::authenticator::paths;
-use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use super::{
     basic_login, browser_login, device_flow, pat, published, register, token_endpoint, userinfo,
 };
 use crate::app::AppState;
-use crate::http::rate_limit;
+use crate::http::{cors, rate_limit};
 
 pub fn routes(state: &AppState) -> Router<AppState> {
     let published = Router::new()
@@ -36,7 +32,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route(paths::REVOKE, post(token_endpoint::revoke))
         .route(paths::REGISTER, post(register::register))
         .route(paths::USERINFO, get(userinfo::userinfo))
-        .layer(cors(&state.config.web.allowed_origins));
+        .layer(cors::web_client(state));
 
     let sign_in = Router::new()
         .route(paths::PAT, post(pat::login))
@@ -52,16 +48,4 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         ));
 
     published.merge(sign_in)
-}
-
-fn cors(origins: &[String]) -> CorsLayer {
-    let origins: Vec<HeaderValue> = origins
-        .iter()
-        .filter_map(|origin| HeaderValue::from_str(origin).ok())
-        .collect();
-    CorsLayer::new()
-        .allow_origin(AllowOrigin::list(origins))
-        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
-        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
-        .max_age(Duration::from_secs(300))
 }

@@ -4,6 +4,7 @@
 //! tracing span, panic catching, error envelope, body limit, timeout, metrics.
 
 pub mod bearer;
+pub mod cors;
 pub mod error;
 pub mod health;
 pub mod host;

@@ -11,6 +11,7 @@ use sliderule_protocol::provisioner::{DiscoveryStatus, paths};
 use super::handlers;
 use crate::app::AppState;
 use crate::config::CloudDriver;
+use crate::http::cors;
 use crate::http::error::ApiError;
 
 /// Where the provisioner lives on the single origin.
@@ -27,7 +28,9 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route(paths::REPORT_CLUSTERS, post(handlers::report_clusters))
         .route("/report/clusters/{cluster}", post(handlers::report_cluster))
         .route(paths::REPORT, post(handlers::report))
-        .route("/audit", post(handlers::audit));
+        .route("/audit", post(handlers::audit))
+        // The web client calls every endpoint from its own origin.
+        .layer(cors::web_client(state));
     let mut router = Router::new().nest(MOUNT, api);
     if state.config.cloud() == CloudDriver::Simulated {
         router = router.route(

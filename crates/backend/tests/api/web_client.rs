@@ -75,7 +75,8 @@ async fn config_json_points_at_this_instance() {
         format!("{}/provisioner", app.address)
     );
     assert_eq!(body["domain"], "127.0.0.1");
-    assert!(body.get("client_id").is_none_or(|v| v.is_null()));
+    // Demo mode pre-registers its web client, so signing in needs no registration.
+    assert_eq!(body["client_id"], "sliderule-web");
 }
 
 #[tokio::test]

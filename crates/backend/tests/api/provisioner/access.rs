@@ -205,3 +205,42 @@ async fn info_says_who_the_caller_is_and_their_limits() {
     assert_eq!(info["maxNodes"], 10);
     assert_eq!(info["maxTTL"], 720);
 }
+
+#[tokio::test]
+async fn the_web_clients_origins_may_call_the_provisioner_and_others_may_not() {
+    let configured = "https://client.sliderule.test";
+    let app = TestApp::with_github_and(vec![(
+        "web.allowed_origins",
+        toml::Value::Array(vec![toml::Value::String(configured.into())]),
+    )])
+    .await;
+    // The web client's own origin (here the single origin of the test app) needs no setting.
+    let own = app.address.trim_end_matches('/').to_owned();
+    for origin in [configured, own.as_str()] {
+        let preflight = app
+            .client
+            .request(reqwest::Method::OPTIONS, app.url("/provisioner/status"))
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", "POST")
+            .header("Access-Control-Request-Headers", "authorization,content-type")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            preflight
+                .headers()
+                .get("access-control-allow-origin")
+                .map(|v| v.to_str().unwrap()),
+            Some(origin)
+        );
+    }
+    let stranger = app
+        .client
+        .request(reqwest::Method::OPTIONS, app.url("/provisioner/deploy"))
+        .header("Origin", "https://evil.example")
+        .header("Access-Control-Request-Method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert!(stranger.headers().get("access-control-allow-origin").is_none());
+}
