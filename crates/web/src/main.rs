@@ -6,6 +6,7 @@ mod app;
 mod components;
 mod config;
 mod pages;
+mod poll;
 mod session;
 mod time;
 

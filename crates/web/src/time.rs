@@ -15,11 +15,6 @@ pub fn now_secs() -> i64 {
     (now_ms() / 1000.0).floor() as i64
 }
 
-/// The instant as seconds since the epoch.
-pub fn epoch_secs(at: OffsetDateTime) -> i64 {
-    at.unix_timestamp()
-}
-
 /// A compact duration for countdowns: `2 h 05 min`, `29 min 58 s`, `42 s`.
 pub fn countdown(seconds: i64) -> String {
     let seconds = seconds.max(0);

@@ -1,5 +1,9 @@
 //! Building blocks shared by every page.
 
+pub mod cluster;
+pub mod cluster_actions;
+pub mod deploy_form;
+pub mod events;
 pub mod gate;
 pub mod layout;
 pub mod status;

@@ -57,7 +57,7 @@ fn AccountDetails() -> impl IntoView {
                 <dt>"Organization"</dt>
                 <dd>{field(|u| u.claims.org.clone())}</dd>
                 <dt>"Roles"</dt>
-                <dd>{field(|u| roles_text(u))}</dd>
+                <dd>{field(roles_text)}</dd>
                 <dt>"Scopes"</dt>
                 <dd>{field(|u| u.scopes().to_string())}</dd>
                 <dt>"Clusters"</dt>

@@ -1,21 +1,247 @@
-//! `/clusters/:name`: one cluster's status, deploy/update form, extend, destroy and events.
-//!
-//! A placeholder that shows its heading; later work fills it in.
+//! `/clusters/:name`: one cluster's status, the Deploy / Update form, Extend, Destroy and its
+//! events, polled every 5 s while an operation runs and every 30 s otherwise.
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
+use sliderule_protocol::provisioner::{ClusterState, ClusterStatus};
+use sliderule_protocol::{ClusterName, Limits};
 
+use crate::api::{ApiError, Provisioner};
+use crate::components::cluster::{ClusterContext, StateBadge, When, state_label, time_left};
+use crate::components::cluster_actions::{DestroyForm, ExtendForm};
+use crate::components::deploy_form::DeployForm;
+use crate::components::events::EventList;
+use crate::components::gate::{MembersOnly, SignedInOnly};
+use crate::components::status::{ErrorAlert, Loading};
 use crate::components::title::set_page_title;
+use crate::poll::{poll_while_mounted, use_ticker};
+use crate::session::use_session;
 
 /// The page of one cluster.
 #[component]
 pub fn Cluster() -> impl IntoView {
     let params = use_params_map();
-    let name = move || params.read().get("name").unwrap_or_default();
+    let name = Memo::new(move |_| params.read().get("name").unwrap_or_default());
     // The router reuses this page when only `:name` changes, so the title has to follow it.
-    Effect::new(move || set_page_title(&format!("Cluster {}", name())));
+    Effect::new(move || set_page_title(&format!("Cluster {}", name.get())));
     view! {
-        <h1>"Cluster " <code>{name}</code></h1>
-        <p class="placeholder">"This cluster's status, controls and events will appear here."</p>
+        <h1>"Cluster " <code>{move || name.get()}</code></h1>
+        <SignedInOnly>
+            <MembersOnly>
+                {move || match ClusterName::parse(&name.get()) {
+                    Ok(cluster) => view! { <ClusterPage cluster/> }.into_any(),
+                    Err(error) => {
+                        view! {
+                            <div class="alert alert-error" role="alert">
+                                <p>{error.to_string()}</p>
+                            </div>
+                        }
+                            .into_any()
+                    }
+                }}
+            </MembersOnly>
+        </SignedInOnly>
+    }
+}
+
+/// What loading the status found.
+#[derive(Clone, Debug, PartialEq)]
+enum Loaded {
+    Waiting,
+    Ready,
+    /// The caller may not use this cluster.
+    Forbidden(String),
+    Failed(ApiError),
+}
+
+#[component]
+fn ClusterPage(cluster: ClusterName) -> impl IntoView {
+    let session = use_session();
+    let provisioner = expect_context::<Provisioner>();
+    let user = session.user();
+    let allowed = user
+        .as_ref()
+        .is_some_and(|u| u.claims.may_use_cluster(&cluster));
+    let name = cluster.as_str().to_owned();
+    if !allowed {
+        return view! {
+            <div class="alert alert-error" role="alert">
+                <p>
+                    "You cannot use cluster " {name} ". It belongs to someone else; you may use "
+                    "your own cluster and your teams' clusters, listed on the Clusters page."
+                </p>
+            </div>
+        }
+        .into_any();
+    }
+
+    let context = ClusterContext {
+        cluster: StoredValue::new(cluster.clone()),
+        status: RwSignal::new(None),
+        events: RwSignal::new(Vec::new()),
+        limits: RwSignal::new(user.map_or(Limits::NONE, |u| u.limits())),
+        reload: StoredValue::new_local(None),
+    };
+    provide_context(context);
+    let loaded = RwSignal::new(Loaded::Waiting);
+    let loading = RwSignal::new(false);
+    let announcement = RwSignal::new(String::new());
+
+    let load = move || {
+        loading.set(true);
+        leptos::task::spawn_local(async move {
+            let target = context.cluster.get_value();
+            let (status, events) =
+                futures::join!(provisioner.status(&target), provisioner.events(&target));
+            let before = context.state();
+            match status {
+                Ok(status) => {
+                    context.status.set(Some(status));
+                    loaded.set(Loaded::Ready);
+                }
+                Err(error) if error.code() == Some("does_not_exist") => {
+                    context.status.set(None);
+                    loaded.set(Loaded::Ready);
+                }
+                Err(error) if error.status() == Some(403) => {
+                    loaded.set(Loaded::Forbidden(error.to_string()));
+                }
+                Err(error) => {
+                    // Keep showing the last status after a failed poll; say why once.
+                    if loaded.get_untracked() == Loaded::Waiting {
+                        loaded.set(Loaded::Failed(error));
+                    }
+                }
+            }
+            if let Ok(events) = events {
+                context.events.set(events);
+            }
+            let after = context.state();
+            if before != after {
+                announcement.set(format!(
+                    "Cluster is now {}.",
+                    state_label(after).to_lowercase()
+                ));
+            }
+            loading.set(false);
+        });
+    };
+    context
+        .reload
+        .set_value(Some(Callback::new(move |()| load())));
+    load();
+    // Limits from the provisioner are authoritative (the token's are a fallback).
+    leptos::task::spawn_local(async move {
+        if let Ok(info) = provisioner.info().await {
+            context.limits.set(Limits {
+                max_nodes: info.max_nodes,
+                max_ttl: info.max_ttl,
+            });
+        }
+    });
+
+    let now = use_ticker();
+    poll_while_mounted(
+        now,
+        move || context.state().is_busy(),
+        move || loading.get_untracked(),
+        load,
+    );
+
+    view! {
+        <p class="visually-hidden" aria-live="polite">{move || announcement.get()}</p>
+        {move || match loaded.get() {
+            Loaded::Waiting => view! { <Loading what="the cluster's status"/> }.into_any(),
+            Loaded::Forbidden(why) => {
+                view! {
+                    <div class="alert alert-error" role="alert">
+                        <p>"You cannot use cluster " {context.name()} ". " {why}</p>
+                    </div>
+                }
+                    .into_any()
+            }
+            Loaded::Failed(error) => {
+                view! { <ErrorAlert error retry=Callback::new(move |()| load())/> }.into_any()
+            }
+            Loaded::Ready => {
+                view! {
+                    <div class="cluster-layout">
+                        <StatusCard now/>
+                        <div class="cluster-actions">
+                            <DeployForm/>
+                            <ExtendForm/>
+                            <DestroyForm/>
+                        </div>
+                        <EventList/>
+                    </div>
+                }
+                    .into_any()
+            }
+        }}
+    }
+    .into_any()
+}
+
+#[component]
+fn StatusCard(now: ReadSignal<i64>) -> impl IntoView {
+    let context = expect_context::<ClusterContext>();
+    let status = move || context.status.get();
+    let field = move |f: fn(&ClusterStatus) -> String| {
+        move || status().map_or_else(|| "—".to_owned(), |s| f(&s))
+    };
+    let deadline = Signal::derive(move || {
+        status()
+            .and_then(|s| s.auto_shutdown)
+            .map(|t| t.unix_timestamp())
+    });
+    let created = Signal::derive(move || {
+        status()
+            .filter(|s| s.state != ClusterState::NotFound)
+            .map(|s| s.response.creation_time.unix_timestamp())
+    });
+    view! {
+        <section class="card status-card" aria-labelledby="status-title">
+            <h2 id="status-title">"Status"</h2>
+            <dl class="cluster-facts">
+                <dt>"State"</dt>
+                <dd aria-live="polite">
+                    <StateBadge state=Signal::derive(move || context.state())/>
+                </dd>
+                <dt>"Nodes"</dt>
+                <dd data-testid="cluster-nodes">
+                    {move || {
+                        status()
+                            .map_or_else(
+                                || "0 / 0".to_owned(),
+                                |s| format!("{} / {}", s.current_nodes, s.node_capacity.get()),
+                            )
+                    }}
+                </dd>
+                <dt>"Auto-shutdown"</dt>
+                <dd>
+                    <span data-testid="cluster-shutdown">
+                        <When at=deadline/>
+                    </span>
+                    " "
+                    <span class="countdown" data-testid="cluster-countdown">
+                        {move || time_left(deadline.get(), now.get())}
+                    </span>
+                </dd>
+                <dt>"Version"</dt>
+                <dd>{field(|s| s.version.as_str().to_owned())}</dd>
+                <dt>"Access"</dt>
+                <dd>{field(|s| if s.is_public { "Public" } else { "Private" }.to_owned())}</dd>
+                <dt>"Created"</dt>
+                <dd>
+                    <When at=created/>
+                </dd>
+                <dt>"Stack status"</dt>
+                <dd>{field(|s| s.response.stack_status.as_str().to_owned())}</dd>
+                <dt>"Reason"</dt>
+                <dd>
+                    {field(|s| s.response.stack_status_reason.clone().unwrap_or_else(|| "—".into()))}
+                </dd>
+            </dl>
+        </section>
     }
 }

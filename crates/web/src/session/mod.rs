@@ -18,7 +18,7 @@ use futures::FutureExt as _;
 use futures::future::{LocalBoxFuture, Shared};
 use leptos::prelude::*;
 use sliderule_protocol::authenticator::TokenResponse;
-use sliderule_protocol::{Claims, Level, Limits, Scope, Scopes, WebConfig};
+use sliderule_protocol::{Claims, Limits, Scope, Scopes, WebConfig};
 
 use crate::api::authenticator::Authorize;
 use crate::api::{ApiError, Authenticator};
@@ -38,10 +38,6 @@ pub struct SignedIn {
 }
 
 impl SignedIn {
-    pub fn level(&self) -> Level {
-        self.claims.level()
-    }
-
     pub fn is_owner(&self) -> bool {
         self.claims.is_owner()
     }

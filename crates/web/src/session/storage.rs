@@ -13,8 +13,6 @@ pub const REFRESH_TOKEN: &str = "sliderule.refresh_token";
 pub const REGISTERED_CLIENT: &str = "sliderule.client";
 /// The sign-in this tab started: state, verifier, client and return path.
 pub const PENDING_LOGIN: &str = "sliderule.pending_login";
-/// Set when a session ended on its own, so the landing page can say so once.
-pub const SESSION_ENDED: &str = "sliderule.session_ended";
 /// The page to return to after signing in.
 pub const RETURN_TO: &str = "sliderule.return_to";
 

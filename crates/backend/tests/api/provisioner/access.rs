@@ -222,7 +222,10 @@ async fn the_web_clients_origins_may_call_the_provisioner_and_others_may_not() {
             .request(reqwest::Method::OPTIONS, app.url("/provisioner/status"))
             .header("Origin", origin)
             .header("Access-Control-Request-Method", "POST")
-            .header("Access-Control-Request-Headers", "authorization,content-type")
+            .header(
+                "Access-Control-Request-Headers",
+                "authorization,content-type",
+            )
             .send()
             .await
             .unwrap();
@@ -242,5 +245,10 @@ async fn the_web_clients_origins_may_call_the_provisioner_and_others_may_not() {
         .send()
         .await
         .unwrap();
-    assert!(stranger.headers().get("access-control-allow-origin").is_none());
+    assert!(
+        stranger
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
 }
