@@ -1,17 +1,7 @@
 // The landing page works in a real browser: it renders, offers sign-in, and logs no errors.
 import { test, expect } from '@playwright/test';
 import path from 'node:path';
-
-const artifacts = path.resolve(import.meta.dirname, '..', 'artifacts');
-
-function collectErrors(page) {
-  const errors = [];
-  page.on('console', (message) => {
-    if (message.type() === 'error') errors.push(message.text());
-  });
-  page.on('pageerror', (error) => errors.push(error.message));
-  return errors;
-}
+import { artifacts, collectErrors } from '../support/index.mjs';
 
 test('the landing page renders a sign-in control and logs no console errors', async ({ page }) => {
   const errors = collectErrors(page);
