@@ -55,7 +55,12 @@ export function collectErrors(page, { ignore = [] } = {}) {
   const errors = [];
   const expected = (text) => ignore.some((pattern) => pattern.test(text));
   page.on('console', (message) => {
-    if (message.type() === 'error' && !expected(message.text())) errors.push(message.text());
+    if (message.type() !== 'error' || expected(message.text())) return;
+    // A cluster that was never deployed answers /status with 404 does_not_exist, which the page
+    // shows as "Not deployed"; Chromium still logs every 404 fetch.
+    const url = message.location()?.url ?? '';
+    if (/status of 404/.test(message.text()) && url.endsWith('/provisioner/status')) return;
+    errors.push(`${message.text()} (${url})`);
   });
   page.on('pageerror', (error) => {
     if (!expected(error.message)) errors.push(error.message);

@@ -59,6 +59,7 @@ fn document(title: &str, body: &str) -> String {
     format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <link rel=\"icon\" href=\"data:,\">\
          <title>{title} · GitHub emulator</title><style>{STYLE}</style></head>\
          <body><main>{body}</main></body></html>\n",
         title = escape(title),

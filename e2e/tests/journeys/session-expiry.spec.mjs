@@ -33,9 +33,9 @@ test('an expiring access token is refreshed silently; a revoked session sends th
   await page.clock.fastForward((lifetime - 60 + 5) * 1000);
   const refresh = await refreshed;
   expect(refresh.status()).toBe(200);
-  // The contract: the refresh is form-encoded (soft, so the rest of the journey still runs).
-  expect.soft(refresh.request().headers()['content-type'], 'refresh request body encoding')
-    .toContain('application/x-www-form-urlencoded');
+  // The web client sends the token endpoint the protocol crate's TokenRequest as JSON.
+  expect(refresh.request().headers()['content-type']).toContain('application/json');
+  expect(JSON.parse(refresh.request().postData() ?? '{}').grant_type).toBe('refresh_token');
   // Rotated: the stored refresh token is the new one.
   await expect.poll(() => storedRefreshToken(page)).not.toBe(firstRefreshToken);
   await expect(page).toHaveURL((url) => url.pathname === '/account');

@@ -180,7 +180,10 @@ pub fn DeployForm() -> impl IntoView {
                         type="button"
                         class="chip"
                         aria-pressed=pressed
-                        on:click=move |_| ttl.set(minutes.to_string())
+                        on:click=move |_| {
+                            ttl.set(minutes.to_string());
+                            problems.update(|p| p.ttl = None);
+                        }
                     >
                         {minutes_label(minutes)}
                     </button>
@@ -216,7 +219,10 @@ pub fn DeployForm() -> impl IntoView {
                             aria-invalid=move || nodes_problem.get().is_some().to_string()
                             aria-describedby="deploy-nodes-hint deploy-nodes-error"
                             prop:value=move || nodes.get()
-                            on:input=move |ev| nodes.set(event_target_value(&ev))
+                            on:input=move |ev| {
+                                nodes.set(event_target_value(&ev));
+                                problems.update(|p| p.nodes = None);
+                            }
                         />
                         <p id="deploy-nodes-hint" class="hint">
                             {move || format!("1 to {}", cluster.limits.get().max_nodes)}
@@ -234,7 +240,10 @@ pub fn DeployForm() -> impl IntoView {
                             aria-invalid=move || ttl_problem.get().is_some().to_string()
                             aria-describedby="deploy-ttl-hint deploy-ttl-error"
                             prop:value=move || ttl.get()
-                            on:input=move |ev| ttl.set(event_target_value(&ev))
+                            on:input=move |ev| {
+                                ttl.set(event_target_value(&ev));
+                                problems.update(|p| p.ttl = None);
+                            }
                         />
                         <div class="chips" role="group" aria-label="Time to live presets">
                             {presets}
@@ -259,7 +268,10 @@ pub fn DeployForm() -> impl IntoView {
                             aria-invalid=move || version_problem.get().is_some().to_string()
                             aria-describedby="deploy-version-hint deploy-version-error"
                             prop:value=move || version.get()
-                            on:input=move |ev| version.set(event_target_value(&ev))
+                            on:input=move |ev| {
+                                version.set(event_target_value(&ev));
+                                problems.update(|p| p.version = None);
+                            }
                         />
                         <p id="deploy-version-hint" class="hint">
                             "A release such as v4.9.0, or latest"

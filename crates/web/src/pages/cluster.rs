@@ -91,8 +91,13 @@ fn ClusterPage(cluster: ClusterName) -> impl IntoView {
         loading.set(true);
         leptos::task::spawn_local(async move {
             let target = context.cluster.get_value();
-            let (status, events) =
-                futures::join!(provisioner.status(&target), provisioner.events(&target));
+            let status = provisioner.status(&target).await;
+            // A cluster that never had a stack has no events either; don't ask for a 404.
+            let events = match &status {
+                Err(error) if error.code() == Some("does_not_exist") => Ok(Vec::new()),
+                Err(_) => Err(()),
+                Ok(_) => provisioner.events(&target).await.map_err(|_| ()),
+            };
             let before = context.state();
             match status {
                 Ok(status) => {
@@ -130,7 +135,9 @@ fn ClusterPage(cluster: ClusterName) -> impl IntoView {
         .reload
         .set_value(Some(Callback::new(move |()| load())));
     load();
-    // Limits from the provisioner are authoritative (the token's are a fallback).
+    // Limits from the provisioner are authoritative (the token's are a fallback); the forms wait
+    // for them so that what they check is what the server will.
+    let limits_ready = RwSignal::new(false);
     leptos::task::spawn_local(async move {
         if let Ok(info) = provisioner.info().await {
             context.limits.set(Limits {
@@ -138,6 +145,7 @@ fn ClusterPage(cluster: ClusterName) -> impl IntoView {
                 max_ttl: info.max_ttl,
             });
         }
+        limits_ready.set(true);
     });
 
     let now = use_ticker();
@@ -168,9 +176,18 @@ fn ClusterPage(cluster: ClusterName) -> impl IntoView {
                     <div class="cluster-layout">
                         <StatusCard now/>
                         <div class="cluster-actions">
-                            <DeployForm/>
-                            <ExtendForm/>
-                            <DestroyForm/>
+                            {move || {
+                                if limits_ready.get() {
+                                    view! {
+                                        <DeployForm/>
+                                        <ExtendForm/>
+                                        <DestroyForm/>
+                                    }
+                                        .into_any()
+                                } else {
+                                    view! { <Loading what="your limits"/> }.into_any()
+                                }
+                            }}
                         </div>
                         <EventList/>
                     </div>
