@@ -28,9 +28,13 @@ pub struct ClusterSummary {
     pub is_public: bool,
     /// Who deployed it.
     pub owner: String,
-    /// When its stack was created; `null` without a stack. Ours (upstream's report has no such
-    /// field), so clients that do not know it ignore it and old reports parse without it.
-    #[serde(default, with = "crate::timestamp::option")]
+    /// When its stack was created; absent without a stack. Ours (upstream's report has no such
+    /// field), so clients that do not know it ignore it and upstream reports parse without it.
+    #[serde(
+        default,
+        with = "crate::timestamp::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub created: Option<OffsetDateTime>,
 }
 
@@ -53,5 +57,38 @@ impl ReportResponse {
             status: True,
             report,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn the_creation_time_is_written_when_known_and_left_out_otherwise() {
+        let mut summary = ClusterSummary {
+            state: ClusterState::Running,
+            auto_shutdown: None,
+            current_nodes: 1,
+            node_capacity: NodeCapacity::new(1),
+            version: Version::latest(),
+            is_public: false,
+            owner: "bob".into(),
+            created: None,
+        };
+        assert!(
+            serde_json::to_value(&summary)
+                .unwrap()
+                .get("created")
+                .is_none()
+        );
+        summary.created = Some(datetime!(2026-11-23 19:00 UTC));
+        let json = serde_json::to_value(&summary).unwrap();
+        assert_eq!(json["created"], "2026-11-23T19:00:00Z");
+        assert_eq!(
+            serde_json::from_value::<ClusterSummary>(json).unwrap(),
+            summary
+        );
     }
 }

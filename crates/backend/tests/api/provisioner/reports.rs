@@ -21,6 +21,12 @@ async fn members_see_their_clusters_and_owners_see_every_one() {
         ["bob"]
     );
     assert_eq!(mine["bob"]["owner"], "bob");
+    // The web client's cards show when the stack was created.
+    let created = mine["bob"]["created"]
+        .as_str()
+        .expect("created is reported");
+    let status = ok(&app, &bob, "/status", json!({"cluster": "bob"})).await;
+    assert_eq!(created, status["response"]["CreationTime"]);
     let all = ok(&app, &alice, "/report/clusters", json!({})).await;
     assert_eq!(
         all.as_object().unwrap().keys().collect::<Vec<_>>(),
