@@ -1,7 +1,7 @@
 // Journey 1: a member signs in through the emulated GitHub authorize page (PKCE with S256 and a
 // state) and lands on /clusters with no code or state left in the URL.
 import { test, expect } from '@playwright/test';
-import { REFRESH_TOKEN_KEY, card, collectErrors, screenshots } from '../../support/index.mjs';
+import { REFRESH_TOKEN_KEY, card, collectErrors, screenshots, signIn } from '../../support/index.mjs';
 
 test('bob signs in through the emulated GitHub and lands on /clusters', async ({ page }) => {
   const errors = collectErrors(page);
@@ -44,5 +44,34 @@ test('bob signs in through the emulated GitHub and lands on /clusters', async ({
   // The refresh token is kept for reloads; nothing of the code exchange is left in the URL.
   expect(await page.evaluate((key) => localStorage.getItem(key), REFRESH_TOKEN_KEY)).toBeTruthy();
   expect(page.url()).not.toMatch(/code=|state=/);
+  expect(errors).toEqual([]);
+});
+
+test('without a configured client id the web client registers itself once, then signs in', async ({ page }) => {
+  const errors = collectErrors(page);
+  // A deployment whose config.json names no client: the web client must use dynamic registration.
+  await page.route('**/config.json', async (route) => {
+    const response = await route.fetch();
+    const { client_id: _dropped, ...config } = await response.json();
+    await route.fulfill({ response, json: config });
+  });
+  const registrations = [];
+  page.on('request', (r) => {
+    if (new URL(r.url()).pathname === '/auth/github/register') registrations.push(r);
+  });
+
+  const login = await signIn(page, 'carol');
+  expect(registrations).toHaveLength(1);
+  const registered = JSON.parse(registrations[0].postData());
+  expect(registered.redirect_uris).toEqual([`${new URL(page.url()).origin}/auth/callback`]);
+  expect(login.searchParams.get('client_id')).not.toBe('sliderule-web');
+  await expect(card(page, 'carol')).toBeVisible();
+
+  // Signing in again in this browser reuses the registration.
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(page.getByRole('button', { name: 'Sign in with GitHub' })).toBeVisible();
+  const again = await signIn(page, 'carol');
+  expect(registrations).toHaveLength(1);
+  expect(again.searchParams.get('client_id')).toBe(login.searchParams.get('client_id'));
   expect(errors).toEqual([]);
 });
