@@ -34,6 +34,8 @@ pub enum ApiError {
     SessionEnded,
     /// A success whose body this client cannot read (a version mismatch, or a proxy's page).
     Unexpected(String),
+    /// The browser lacks something the call needs; the text says what.
+    Browser(String),
 }
 
 impl ApiError {
@@ -77,6 +79,7 @@ impl fmt::Display for ApiError {
             ApiError::Unexpected(why) => {
                 write!(f, "The service sent an answer this page cannot read: {why}")
             }
+            ApiError::Browser(why) => f.write_str(why),
         }
     }
 }

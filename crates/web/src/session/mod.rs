@@ -280,8 +280,12 @@ impl Session {
             Some(id) => id,
             None => self.registered_client(&redirect_uri).await?,
         };
-        let verifier = pkce::random_token();
-        let state = pkce::random_token();
+        let (Some(verifier), Some(state)) = (pkce::random_token(), pkce::random_token()) else {
+            return Err(ApiError::Browser(
+                "This browser cannot generate secure random numbers, which signing in needs."
+                    .into(),
+            ));
+        };
         let mut scope = Scopes::MEMBER;
         if as_admin {
             scope.insert(Scope::SlideruleAdmin);

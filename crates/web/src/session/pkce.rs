@@ -35,19 +35,14 @@ impl PendingLogin {
     }
 }
 
-/// 32 random bytes, base64url: 43 characters, the verifier length RFC 7636 recommends.
-pub fn random_token() -> String {
+/// 32 random bytes, base64url: 43 characters, the verifier length RFC 7636 recommends. `None`
+/// when the browser has no `crypto.getRandomValues`: signing in then refuses rather than fall
+/// back to guessable values.
+pub fn random_token() -> Option<String> {
     let mut bytes = [0u8; 32];
-    let filled = web_sys::window()
-        .and_then(|w| w.crypto().ok())
-        .map(|crypto| crypto.get_random_values_with_u8_array(&mut bytes).is_ok())
-        .unwrap_or(false);
-    if !filled {
-        // Every browser that runs WebAssembly has crypto.getRandomValues; without it a sign-in
-        // would be guessable, so refuse rather than fall back to Math.random.
-        panic!("crypto.getRandomValues is unavailable");
-    }
-    URL_SAFE_NO_PAD.encode(bytes)
+    let crypto = web_sys::window()?.crypto().ok()?;
+    crypto.get_random_values_with_u8_array(&mut bytes).ok()?;
+    Some(URL_SAFE_NO_PAD.encode(bytes))
 }
 
 /// The S256 challenge of a verifier.
