@@ -59,13 +59,33 @@ fn ClusterList() -> impl IntoView {
     let data = RwSignal::new(None::<Result<Cards, ApiError>>);
     let loading = RwSignal::new(false);
 
+    // Which clusters a person may deploy does not change within a session, so `/info` is asked
+    // once; each poll asks only for the report.
+    let deployable = StoredValue::new(None::<Vec<String>>);
+    let poll_failed = RwSignal::new(None::<ApiError>);
     let load = move || {
         loading.set(true);
         leptos::task::spawn_local(async move {
-            let (info, report) = futures::join!(provisioner.info(), provisioner.report());
-            let result = info.and_then(|info| Ok(cards(&info.deployable_clusters, &report?)));
-            // A failed poll keeps the cards already shown and says why above them.
-            data.set(Some(result));
+            let result = match deployable.get_value() {
+                Some(names) => provisioner.report().await.map(|r| cards(&names, &r)),
+                None => {
+                    let (info, report) = futures::join!(provisioner.info(), provisioner.report());
+                    info.and_then(|info| {
+                        let cards = cards(&info.deployable_clusters, &report?);
+                        deployable.set_value(Some(info.deployable_clusters));
+                        Ok(cards)
+                    })
+                }
+            };
+            let shown = data.with_untracked(|d| matches!(d, Some(Ok(_))));
+            match result {
+                // A failed poll keeps the cards already shown and says why above them.
+                Err(error) if shown => poll_failed.set(Some(error)),
+                result => {
+                    poll_failed.set(None);
+                    data.set(Some(result));
+                }
+            }
             loading.set(false);
         });
     };
@@ -84,6 +104,7 @@ fn ClusterList() -> impl IntoView {
 
     view! {
         {owner.then(|| view! { <OpenCluster/> })}
+        {move || poll_failed.get().map(|error| view! { <ErrorAlert error/> })}
         {move || match data.get() {
             None => view! { <Loading what="your clusters"/> }.into_any(),
             Some(Err(error)) => {
