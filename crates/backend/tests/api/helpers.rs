@@ -178,6 +178,27 @@ impl TestApp {
         format!("{}{}", self.address, path)
     }
 
+    /// A CORS preflight for a POST to `path` from `origin`; the `Access-Control-Allow-Origin`
+    /// it answers, if any.
+    pub async fn preflight(&self, path: &str, origin: &str) -> Option<String> {
+        let response = self
+            .client
+            .request(reqwest::Method::OPTIONS, self.url(path))
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", "POST")
+            .header(
+                "Access-Control-Request-Headers",
+                "authorization,content-type",
+            )
+            .send()
+            .await
+            .unwrap();
+        response
+            .headers()
+            .get("access-control-allow-origin")
+            .map(|v| v.to_str().unwrap().to_owned())
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client
             .get(self.url(path))

@@ -340,38 +340,10 @@ async fn the_web_clients_origin_may_call_the_token_endpoints_and_others_may_not(
         "/auth/github/register",
         "/auth/userinfo",
     ] {
-        let preflight = app
-            .client
-            .request(reqwest::Method::OPTIONS, app.url(path))
-            .header("Origin", origin)
-            .header("Access-Control-Request-Method", "POST")
-            .header("Access-Control-Request-Headers", "content-type")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(
-            preflight
-                .headers()
-                .get("access-control-allow-origin")
-                .map(|v| v.to_str().unwrap()),
-            Some(origin),
-            "{path}"
-        );
-        let stranger = app
-            .client
-            .request(reqwest::Method::OPTIONS, app.url(path))
-            .header("Origin", "https://evil.example")
-            .header("Access-Control-Request-Method", "POST")
-            .send()
-            .await
-            .unwrap();
-        assert!(
-            stranger
-                .headers()
-                .get("access-control-allow-origin")
-                .is_none(),
-            "{path}"
-        );
+        let allowed = app.preflight(path, origin).await;
+        assert_eq!(allowed.as_deref(), Some(origin), "{path}");
+        let stranger = app.preflight(path, "https://evil.example").await;
+        assert_eq!(stranger, None, "{path}");
     }
     let jwks = app
         .client
