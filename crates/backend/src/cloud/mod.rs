@@ -125,3 +125,85 @@ pub trait Cloud: Send + Sync + 'static {
         Ok(described)
     }
 }
+
+/// `message` from AWS without what identifies the account: every ARN becomes the resource's
+/// name (`arn:aws:cloudformation:…:stack/bob-cluster/<id>` → `bob-cluster`), and any other
+/// 12-digit number (an account id) becomes `<account>`. For messages that reach callers; the
+/// logs keep the original.
+pub fn redact(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(start) = rest.find("arn:") {
+        out.push_str(&rest[..start]);
+        let arn = &rest[start..];
+        let end = arn
+            .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ']' | ')' | ','))
+            .unwrap_or(arn.len());
+        out.push_str(arn_resource_name(&arn[..end]));
+        rest = &arn[end..];
+    }
+    out.push_str(rest);
+    hide_account_ids(&out)
+}
+
+/// The resource's name in an ARN: for `…:stack/<name>/<id>` the name, else the last segment.
+fn arn_resource_name(arn: &str) -> &str {
+    let resource = arn.splitn(6, ':').nth(5).unwrap_or("");
+    let mut parts = resource.split('/');
+    match (parts.next(), parts.next()) {
+        (Some(_kind), Some(name)) if !name.is_empty() => name,
+        (Some(only), _) if !only.is_empty() => only,
+        _ => "(a resource)",
+    }
+}
+
+fn hide_account_ids(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut digits = String::new();
+    let flush = |digits: &mut String, out: &mut String| {
+        if digits.len() == 12 {
+            out.push_str("<account>");
+        } else {
+            out.push_str(digits);
+        }
+        digits.clear();
+    };
+    for c in message.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+        } else {
+            flush(&mut digits, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut digits, &mut out);
+    out
+}
+
+#[cfg(test)]
+mod redaction_tests {
+    use super::redact;
+
+    #[test]
+    fn stack_arns_and_account_ids_are_left_out_of_messages_for_callers() {
+        let message = "Stack:arn:aws:cloudformation:us-west-2:123456789012:stack/bob-cluster/\
+                       1f2e-33 is in UPDATE_IN_PROGRESS state and can not be deleted.";
+        assert_eq!(
+            redact(message),
+            "Stack:bob-cluster is in UPDATE_IN_PROGRESS state and can not be deleted."
+        );
+        assert_eq!(
+            redact("User: arn:aws:iam::123456789012:user/ci is not authorized"),
+            "User: ci is not authorized"
+        );
+        assert_eq!(
+            redact("account 123456789012 has no access"),
+            "account <account> has no access"
+        );
+        // Other numbers stay.
+        assert_eq!(
+            redact("Rate exceeded (429) after 3 tries"),
+            "Rate exceeded (429) after 3 tries"
+        );
+    }
+}

@@ -212,6 +212,10 @@ pub struct ProvisionerConfig {
     pub parameters: std::collections::BTreeMap<String, String>,
     /// How often the reaper looks for clusters past their deadline.
     pub reaper_period_secs: u64,
+    /// How often a recorded destroy is looked at while the cloud is busy with the stack (an
+    /// update to wait for, a delete to watch); the reaper sweeps this often while any is
+    /// pending, so a destroy lands within this long of CloudFormation allowing it.
+    pub destroy_poll_secs: u64,
     /// How often stacks and records are reconciled (adopt orphans, close vanished records).
     pub reconcile_period_secs: u64,
     /// Deadline given to an adopted orphan stack, minutes from its adoption.
@@ -226,6 +230,7 @@ impl Default for ProvisionerConfig {
             template_file: None,
             parameters: std::collections::BTreeMap::new(),
             reaper_period_secs: 30,
+            destroy_poll_secs: 5,
             reconcile_period_secs: 600,
             adopt_ttl_mins: 60,
         }

@@ -38,6 +38,10 @@ pub(super) fn validate(config: &Config) -> Result<(), ConfigError> {
             config.provisioner.reaper_period_secs,
         ),
         (
+            "provisioner.destroy_poll_secs",
+            config.provisioner.destroy_poll_secs,
+        ),
+        (
             "provisioner.reconcile_period_secs",
             config.provisioner.reconcile_period_secs,
         ),

@@ -7,7 +7,7 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use sliderule_protocol::ErrorBody;
+use sliderule_protocol::{ErrorBody, codes};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -156,6 +156,53 @@ impl From<crate::github::GitHubError> for ApiError {
     }
 }
 
+impl From<crate::provisioner::error::ProvisionerError> for ApiError {
+    fn from(error: crate::provisioner::error::ProvisionerError) -> Self {
+        use crate::provisioner::error::ProvisionerError as E;
+        match error {
+            E::Forbidden(description) => Self::Forbidden(description),
+            E::Limit(limit) => Self::Unprocessable {
+                code: codes::LIMIT_EXCEEDED,
+                description: limit.to_string(),
+            },
+            E::DoesNotExist(description) => Self::NotFoundCode {
+                code: codes::DOES_NOT_EXIST,
+                description,
+            },
+            E::Conflict { code, description } => Self::Conflict { code, description },
+            E::Cloud(cloud) => cloud.into(),
+            E::Store(store) => store.into(),
+            E::Internal(cause) => Self::Internal(cause),
+        }
+    }
+}
+
+impl From<crate::cloud::CloudError> for ApiError {
+    fn from(error: crate::cloud::CloudError) -> Self {
+        use crate::cloud::CloudError;
+        // AWS's messages name stack ARNs (with the account id): the log keeps them whole, the
+        // caller gets them without.
+        match error {
+            CloudError::Conflict(detail) => {
+                tracing::warn!(%detail, "the cloud refused because of the stack's state");
+                Self::Conflict {
+                    code: codes::OPERATION_IN_PROGRESS,
+                    description: "The cluster's stack is busy with another operation; try again \
+                                  once it has finished."
+                        .into(),
+                }
+            }
+            CloudError::Unavailable(detail) => {
+                tracing::warn!(%detail, "the cloud failed");
+                Self::BadGateway {
+                    code: codes::BAD_GATEWAY,
+                    description: format!("AWS failed: {}", crate::cloud::redact(&detail)),
+                }
+            }
+        }
+    }
+}
+
 impl From<crate::store::StoreError> for ApiError {
     fn from(error: crate::store::StoreError) -> Self {
         tracing::error!(%error, "store failure");
@@ -240,6 +287,32 @@ mod tests {
         assert_eq!(
             response.headers()[header::WWW_AUTHENTICATE],
             "Bearer error=\"invalid_token\""
+        );
+    }
+
+    #[tokio::test]
+    async fn aws_messages_reach_the_caller_without_stack_arns_or_account_ids() {
+        use crate::cloud::CloudError;
+        use crate::provisioner::error::ProvisionerError;
+        let arn = "arn:aws:cloudformation:us-west-2:123456789012:stack/bob-cluster/0c1d";
+        let refused = ProvisionerError::Cloud(CloudError::Conflict(format!(
+            "Stack:{arn} is in UPDATE_IN_PROGRESS state and can not be deleted."
+        )));
+        let (status, body, _) = body_of(refused.into()).await;
+        assert_eq!(status, StatusCode::CONFLICT);
+        assert_eq!(body["error"], "operation_in_progress");
+        let description = body["error_description"].as_str().unwrap();
+        assert!(description.contains("busy"), "{description}");
+
+        let failed = ProvisionerError::Cloud(CloudError::Unavailable(format!(
+            "Access denied to {arn} for account 123456789012"
+        )));
+        let (status, body, _) = body_of(failed.into()).await;
+        assert_eq!(status, StatusCode::BAD_GATEWAY);
+        let description = body["error_description"].as_str().unwrap();
+        assert_eq!(
+            description,
+            "AWS failed: Access denied to bob-cluster for account <account>"
         );
     }
 

@@ -47,6 +47,9 @@ pub struct Metrics {
     reaper_destroyed: Counter,
     reaper_failures: Counter,
     open_clusters: Gauge,
+    destroys_pending: Gauge,
+    destroy_retries: Counter,
+    destroy_seconds: Histogram,
 }
 
 impl Metrics {
@@ -90,6 +93,25 @@ impl Metrics {
             "Clusters recorded as deploying or live, as of the last sweep",
             open_clusters.clone(),
         );
+        let destroys_pending = Gauge::default();
+        registry.register(
+            "destroys_pending",
+            "Clusters whose destroy was asked and whose stack is not gone yet, as of the last sweep",
+            destroys_pending.clone(),
+        );
+        let destroy_retries = Counter::default();
+        registry.register(
+            "destroy_retries",
+            "Deletes of a stack that failed and are tried again after a back-off",
+            destroy_retries.clone(),
+        );
+        // 1 s .. ~9 h: a delete takes minutes, one waiting for an update or retrying longer.
+        let destroy_seconds = Histogram::new(exponential_buckets(1.0, 2.0, 16));
+        registry.register(
+            "destroy_duration_seconds",
+            "Time from a destroy being asked (by a person or a deadline) to its stack being gone",
+            destroy_seconds.clone(),
+        );
         Arc::new(Self {
             registry,
             requests,
@@ -98,18 +120,32 @@ impl Metrics {
             reaper_destroyed,
             reaper_failures,
             open_clusters,
+            destroys_pending,
+            destroy_retries,
+            destroy_seconds,
         })
     }
 
     /// Records one sweep of the reaper, and how many clusters are open after it.
-    pub fn record_sweep(&self, destroyed: usize, failed: usize, open: Option<usize>) {
+    pub fn record_sweep(
+        &self,
+        sweep: &crate::provisioner::reaper::Sweep,
+        open: Option<usize>,
+        pending: usize,
+    ) {
         self.reaper_sweeps.inc();
-        self.reaper_destroyed.inc_by(destroyed as u64);
-        self.reaper_failures.inc_by(failed as u64);
+        self.reaper_destroyed.inc_by(sweep.destroyed.len() as u64);
+        self.reaper_failures.inc_by(sweep.failed.len() as u64);
+        self.destroy_retries.inc_by(sweep.retries as u64);
+        for (_, took) in &sweep.gone {
+            self.destroy_seconds.observe(took.as_secs_f64());
+        }
         if let Some(open) = open {
             self.open_clusters
                 .set(i64::try_from(open).unwrap_or(i64::MAX));
         }
+        self.destroys_pending
+            .set(i64::try_from(pending).unwrap_or(i64::MAX));
     }
 
     pub fn render(&self) -> String {

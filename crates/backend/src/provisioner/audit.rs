@@ -6,7 +6,7 @@ use sliderule_protocol::ClusterName;
 use time::OffsetDateTime;
 
 use super::Provisioner;
-use crate::http::error::ApiError;
+use super::error::ProvisionerError;
 use crate::store::AuditEntry;
 
 /// Entries per page unless asked otherwise, and the most a page may hold.
@@ -54,7 +54,7 @@ impl Provisioner {
         }
     }
 
-    pub async fn audit_page(&self, request: &AuditRequest) -> Result<AuditPage, ApiError> {
+    pub async fn audit_page(&self, request: &AuditRequest) -> Result<AuditPage, ProvisionerError> {
         let limit = request.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
         let entries = self.store.audit_page(request.before, limit).await?;
         let next = (entries.len() == limit as usize)

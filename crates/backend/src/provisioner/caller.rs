@@ -12,6 +12,7 @@ use axum::http::request::Parts;
 use sliderule_protocol::claims::PROVISIONER_AUDIENCE;
 use sliderule_protocol::{Claims, ClusterName, Level, Limits};
 
+use super::error::ProvisionerError;
 use crate::app::AppState;
 use crate::http::bearer::verified_claims;
 use crate::http::error::ApiError;
@@ -35,11 +36,11 @@ impl Caller {
     }
 
     /// 403 unless the caller may act on `cluster`.
-    pub fn may_use(&self, cluster: &ClusterName) -> Result<(), ApiError> {
+    pub fn may_use(&self, cluster: &ClusterName) -> Result<(), ProvisionerError> {
         if self.claims.may_use_cluster(cluster) {
             Ok(())
         } else {
-            Err(ApiError::Forbidden(format!(
+            Err(ProvisionerError::Forbidden(format!(
                 "you may not use cluster {cluster}: it is not one of yours ({})",
                 self.describe_clusters()
             )))
@@ -56,11 +57,11 @@ impl Caller {
     }
 
     /// 403 unless the caller is an owner.
-    pub fn must_be_owner(&self, what: &str) -> Result<(), ApiError> {
+    pub fn must_be_owner(&self, what: &str) -> Result<(), ProvisionerError> {
         if self.is_owner() {
             Ok(())
         } else {
-            Err(ApiError::Forbidden(format!(
+            Err(ProvisionerError::Forbidden(format!(
                 "{what} is for owners: sign in as administrator"
             )))
         }

@@ -49,11 +49,15 @@ pub async fn destroy(
     JsonBody(request): JsonBody<ClusterRequest>,
 ) -> Result<Json<DestroyResponse>, ApiError> {
     caller.may_use(&request.cluster)?;
-    let state_now = state
+    let progress = state
         .provisioner
         .destroy(caller.login(), &request.cluster)
         .await?;
-    Ok(Json(DestroyResponse::new(request.cluster, state_now)))
+    Ok(Json(DestroyResponse::new(
+        request.cluster,
+        progress.state(),
+        progress.pending(),
+    )))
 }
 
 pub async fn status(
@@ -65,7 +69,7 @@ pub async fn status(
     let provisioner = &state.provisioner;
     let view = provisioner.view(&request.cluster).await?;
     if view.record.is_none() && view.stack.is_none() {
-        return Err(does_not_exist(&request.cluster));
+        return Err(does_not_exist(&request.cluster).into());
     }
     Ok(Json(view.status(provisioner.clock.now())))
 }
@@ -96,7 +100,7 @@ pub async fn report_cluster(
     caller.may_use(&cluster)?;
     let view = state.provisioner.view(&cluster).await?;
     if view.record.is_none() && view.stack.is_none() {
-        return Err(does_not_exist(&cluster));
+        return Err(does_not_exist(&cluster).into());
     }
     Ok(Json(ClusterReport::from([(cluster, view.summary())])))
 }

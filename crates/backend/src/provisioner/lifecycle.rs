@@ -7,47 +7,29 @@
 
 use serde_json::json;
 use sliderule_protocol::provisioner::{ClusterState, DeployRequest, ExtendRequest};
-use sliderule_protocol::{ClusterName, LimitError, NodeCapacity, Version, codes};
+use sliderule_protocol::{ClusterName, NodeCapacity, Version, codes};
 use time::OffsetDateTime;
 
 use super::Provisioner;
 use super::caller::Caller;
+use super::error::ProvisionerError;
 use super::status::View;
-use crate::cloud::{CloudError, Stack, StackSpec};
-use crate::http::error::ApiError;
+use crate::cloud::{Stack, StackSpec};
 use crate::store::{BeginDeploy, ClusterPhase, ClusterRecord};
 
 /// How often a request re-reads and retries when another request changed the cluster under it
 /// (twenty identical deploys at once all move the deadline; each round one of them wins).
 const ATTEMPTS: usize = 50;
 
-impl From<CloudError> for ApiError {
-    fn from(error: CloudError) -> Self {
-        match error {
-            CloudError::Conflict(description) => ApiError::Conflict {
-                code: codes::OPERATION_IN_PROGRESS,
-                description,
-            },
-            CloudError::Unavailable(description) => ApiError::BadGateway {
-                code: codes::BAD_GATEWAY,
-                description: format!("AWS failed: {description}"),
-            },
-        }
-    }
+fn in_progress(description: String) -> ProvisionerError {
+    ProvisionerError::in_progress(description)
 }
 
-fn limit_exceeded(error: LimitError) -> ApiError {
-    ApiError::Unprocessable {
-        code: codes::LIMIT_EXCEEDED,
-        description: error.to_string(),
-    }
-}
-
-fn in_progress(description: String) -> ApiError {
-    ApiError::Conflict {
-        code: codes::OPERATION_IN_PROGRESS,
-        description,
-    }
+/// Marks a record closed: the cluster is gone, its deadline and any destroy intent with it.
+pub(super) fn close(record: &mut ClusterRecord) {
+    record.phase = ClusterPhase::Closed;
+    record.deadline = None;
+    record.destroy = None;
 }
 
 /// What a deploy asks for, with absent fields filled from the record (or the defaults).
@@ -84,7 +66,7 @@ impl Wanted {
 
 impl Provisioner {
     /// The cluster's record and stack now.
-    pub async fn view(&self, cluster: &ClusterName) -> Result<View, ApiError> {
+    pub async fn view(&self, cluster: &ClusterName) -> Result<View, ProvisionerError> {
         let record = self.store.cluster(cluster.as_str()).await?;
         // One question for stack and nodes: the simulated driver answers it from one read.
         let (stack, current_nodes) = self
@@ -99,35 +81,30 @@ impl Provisioner {
             stack,
             current_nodes,
         };
-        // A live record whose stack is gone (destroyed, or deleted behind our back) is closed.
+        // A live record whose stack is gone (deleted behind our back) is closed. One with a
+        // destroy intent is left to the reaper, which closes it within a watch period and
+        // counts how long the destroy took.
         if view.stack.is_none()
             && let Some(record) = view.record.clone()
             && record.phase == ClusterPhase::Live
+            && record.destroy.is_none()
         {
-            view.record = self
-                .modify(cluster, |r| {
-                    r.phase = ClusterPhase::Closed;
-                    r.deadline = None;
-                })
-                .await?
-                .or(Some(record));
+            view.record = self.modify(cluster, close).await?.or(Some(record));
         }
         Ok(view)
     }
 
-    pub async fn deploy(&self, caller: &Caller, request: &DeployRequest) -> Result<View, ApiError> {
+    pub async fn deploy(
+        &self,
+        caller: &Caller,
+        request: &DeployRequest,
+    ) -> Result<View, ProvisionerError> {
         let cluster = &request.cluster;
         caller.may_use(cluster)?;
-        caller
-            .limits
-            .check_capacity(request.node_capacity)
-            .map_err(limit_exceeded)?;
-        caller
-            .limits
-            .check_ttl(request.ttl)
-            .map_err(limit_exceeded)?;
+        caller.limits.check_capacity(request.node_capacity)?;
+        caller.limits.check_ttl(request.ttl)?;
         if request.is_public == Some(true) && !caller.is_owner() {
-            return Err(ApiError::Forbidden(
+            return Err(ProvisionerError::Forbidden(
                 "only owners may deploy public clusters; leave is_public out or false".into(),
             ));
         }
@@ -157,11 +134,7 @@ impl Provisioner {
                     }
                     // Its stack vanished: close the record and start again.
                     _ => {
-                        self.modify(cluster, |r| {
-                            r.phase = ClusterPhase::Closed;
-                            r.deadline = None;
-                        })
-                        .await?;
+                        self.modify(cluster, close).await?;
                         None
                     }
                 },
@@ -188,7 +161,7 @@ impl Provisioner {
         wanted: &Wanted,
         now: OffsetDateTime,
         deadline: OffsetDateTime,
-    ) -> Result<Option<()>, ApiError> {
+    ) -> Result<Option<()>, ProvisionerError> {
         let record = ClusterRecord {
             cluster: cluster.as_str().to_owned(),
             owner: caller.login().to_owned(),
@@ -201,6 +174,7 @@ impl Provisioner {
             created_at: now,
             updated_at: now,
             revision: 0,
+            destroy: None,
         };
         let BeginDeploy::Started(record) = self.store.begin_deploy(&record).await? else {
             return Ok(None);
@@ -222,11 +196,7 @@ impl Provisioner {
             }
             Err(error) => {
                 // Nothing was created: close the record so the name is free again.
-                self.modify(cluster, |r| {
-                    r.phase = ClusterPhase::Closed;
-                    r.deadline = None;
-                })
-                .await?;
+                self.modify(cluster, close).await?;
                 self.audit(
                     caller.login(),
                     "deploy",
@@ -249,7 +219,10 @@ impl Provisioner {
         stack: &Stack,
         wanted: &Wanted,
         deadline: OffsetDateTime,
-    ) -> Result<Option<()>, ApiError> {
+    ) -> Result<Option<()>, ProvisionerError> {
+        if record.destroy.is_some() {
+            return Err(being_destroyed(cluster));
+        }
         match stack.status().state() {
             ClusterState::Deploying | ClusterState::Updating => {
                 self.same_or_conflict(cluster, &record, wanted, deadline)
@@ -257,7 +230,7 @@ impl Provisioner {
             }
             ClusterState::Running => {
                 if wanted.is_public != record.is_public {
-                    return Err(ApiError::Conflict {
+                    return Err(ProvisionerError::Conflict {
                         code: codes::IMMUTABLE,
                         description: format!(
                             "is_public of a running cluster cannot change (cluster {cluster} is {}); destroy it and deploy again",
@@ -293,10 +266,8 @@ impl Provisioner {
                     .await;
                 Ok(updated.map(|_| ()))
             }
-            ClusterState::Destroying => Err(in_progress(format!(
-                "cluster {cluster} is being destroyed; deploy it again once it is gone"
-            ))),
-            ClusterState::Failed => Err(ApiError::Conflict {
+            ClusterState::Destroying => Err(being_destroyed(cluster)),
+            ClusterState::Failed => Err(ProvisionerError::Conflict {
                 code: codes::CLUSTER_FAILED,
                 description: format!(
                     "cluster {cluster} failed ({}); destroy it before deploying again",
@@ -314,7 +285,7 @@ impl Provisioner {
         record: &ClusterRecord,
         wanted: &Wanted,
         deadline: OffsetDateTime,
-    ) -> Result<Option<()>, ApiError> {
+    ) -> Result<Option<()>, ProvisionerError> {
         if !wanted.matches(record) {
             return Err(in_progress(format!(
                 "cluster {cluster} is being deployed with node_capacity {}, version {}; wait until it is running to change it",
@@ -336,26 +307,8 @@ impl Provisioner {
         deadline: OffsetDateTime,
         now: OffsetDateTime,
         actor: &str,
-    ) -> Result<bool, ApiError> {
-        let record = ClusterRecord {
-            cluster: cluster.as_str().to_owned(),
-            owner: stack
-                .owner
-                .clone()
-                .unwrap_or_else(|| fallback_owner.to_owned()),
-            node_capacity: stack.node_capacity.map_or(1, NodeCapacity::get),
-            version: stack
-                .version
-                .as_ref()
-                .map_or_else(|| "latest".to_owned(), |v| v.as_str().to_owned()),
-            is_public: stack.is_public.unwrap_or(false),
-            deadline: Some(deadline),
-            stack_id: Some(stack.stack_id.clone()),
-            phase: ClusterPhase::Live,
-            created_at: now,
-            updated_at: now,
-            revision: 0,
-        };
+    ) -> Result<bool, ProvisionerError> {
+        let record = adopted_record(cluster, stack, fallback_owner, Some(deadline), now);
         let adopted = matches!(
             self.store.begin_deploy(&record).await?,
             BeginDeploy::Started(_)
@@ -374,13 +327,14 @@ impl Provisioner {
         Ok(adopted)
     }
 
-    pub async fn extend(&self, caller: &Caller, request: &ExtendRequest) -> Result<View, ApiError> {
+    pub async fn extend(
+        &self,
+        caller: &Caller,
+        request: &ExtendRequest,
+    ) -> Result<View, ProvisionerError> {
         let cluster = &request.cluster;
         caller.may_use(cluster)?;
-        caller
-            .limits
-            .check_ttl(request.ttl)
-            .map_err(limit_exceeded)?;
+        caller.limits.check_ttl(request.ttl)?;
         let now = self.clock.now();
         let deadline = now + request.ttl.duration();
         let stack = self
@@ -389,8 +343,18 @@ impl Provisioner {
             .await?
             .filter(|s| s.status().state().is_live())
             .ok_or_else(|| no_live_cluster(cluster))?;
+        let record = self.store.cluster(cluster.as_str()).await?;
+        if record.is_some_and(|r| r.phase != ClusterPhase::Closed && r.destroy.is_some()) {
+            return Err(being_destroyed(cluster));
+        }
+        // A destroy recorded between the read above and this write wins: the deadline of a
+        // cluster that must go is not moved.
         let extended = self
-            .modify(cluster, |r| r.deadline = Some(deadline))
+            .modify(cluster, |r| {
+                if r.destroy.is_none() {
+                    r.deadline = Some(deadline);
+                }
+            })
             .await?;
         if extended.is_none() {
             self.adopt(
@@ -414,52 +378,11 @@ impl Provisioner {
         self.view(cluster).await
     }
 
-    /// Deletes the cluster's stack and clears its deadline; `NOT_FOUND` when there is none.
-    pub async fn destroy(
-        &self,
-        actor: &str,
-        cluster: &ClusterName,
-    ) -> Result<ClusterState, ApiError> {
-        let Some(stack) = self.cloud.describe_stack(cluster).await? else {
-            self.modify(cluster, |r| {
-                r.phase = ClusterPhase::Closed;
-                r.deadline = None;
-            })
-            .await?;
-            return Ok(ClusterState::NotFound);
-        };
-        if stack.status().state() == ClusterState::Destroying {
-            return Ok(ClusterState::Destroying);
-        }
-        let result = self.cloud.delete_stack(cluster).await;
-        let outcome = result.as_ref().map(|_| ()).map_err(ToString::to_string);
-        self.audit(
-            actor,
-            if actor == super::reaper::ACTOR {
-                "reap"
-            } else {
-                "destroy"
-            },
-            cluster,
-            json!({ "stack_id": stack.stack_id }),
-            outcome.as_ref().map(|_| ()).map_err(String::as_str),
-        )
-        .await;
-        result?;
-        let stack_id = stack.stack_id.clone();
-        self.modify(cluster, |r| {
-            r.deadline = None;
-            r.stack_id = Some(stack_id.clone());
-        })
-        .await?;
-        Ok(ClusterState::Destroying)
-    }
-
     /// Events of the cluster's current or last stack, newest first.
     pub async fn events(
         &self,
         cluster: &ClusterName,
-    ) -> Result<Vec<sliderule_protocol::provisioner::StackEvent>, ApiError> {
+    ) -> Result<Vec<sliderule_protocol::provisioner::StackEvent>, ProvisionerError> {
         let stack_id = match self.cloud.describe_stack(cluster).await? {
             Some(stack) => Some(stack.stack_id),
             None => self
@@ -478,7 +401,7 @@ impl Provisioner {
         &self,
         cluster: &ClusterName,
         change: impl Fn(&mut ClusterRecord),
-    ) -> Result<Option<ClusterRecord>, ApiError> {
+    ) -> Result<Option<ClusterRecord>, ProvisionerError> {
         for _ in 0..ATTEMPTS {
             let Some(mut record) = self.store.cluster(cluster.as_str()).await? else {
                 return Ok(None);
@@ -496,12 +419,10 @@ impl Provisioner {
     }
 }
 
-fn refuse_busy_or_failed(cluster: &ClusterName, stack: &Stack) -> Result<(), ApiError> {
+fn refuse_busy_or_failed(cluster: &ClusterName, stack: &Stack) -> Result<(), ProvisionerError> {
     match stack.status().state() {
-        ClusterState::Destroying => Err(in_progress(format!(
-            "cluster {cluster} is being destroyed; deploy it again once it is gone"
-        ))),
-        ClusterState::Failed => Err(ApiError::Conflict {
+        ClusterState::Destroying => Err(being_destroyed(cluster)),
+        ClusterState::Failed => Err(ProvisionerError::Conflict {
             code: codes::CLUSTER_FAILED,
             description: format!("cluster {cluster} failed; destroy it before deploying again"),
         }),
@@ -509,26 +430,56 @@ fn refuse_busy_or_failed(cluster: &ClusterName, stack: &Stack) -> Result<(), Api
     }
 }
 
-pub fn does_not_exist(cluster: &ClusterName) -> ApiError {
-    ApiError::NotFoundCode {
-        code: codes::DOES_NOT_EXIST,
-        description: format!("cluster {cluster} does not exist"),
-    }
+pub fn does_not_exist(cluster: &ClusterName) -> ProvisionerError {
+    ProvisionerError::does_not_exist(cluster)
 }
 
-fn no_live_cluster(cluster: &ClusterName) -> ApiError {
-    ApiError::NotFoundCode {
-        code: codes::DOES_NOT_EXIST,
-        description: format!("cluster {cluster} is not running; deploy it first"),
+fn being_destroyed(cluster: &ClusterName) -> ProvisionerError {
+    in_progress(format!(
+        "cluster {cluster} is being destroyed; deploy it again once it is gone"
+    ))
+}
+
+fn no_live_cluster(cluster: &ClusterName) -> ProvisionerError {
+    ProvisionerError::DoesNotExist(format!("cluster {cluster} is not running; deploy it first"))
+}
+
+/// The record of a stack we had no record of: live, owned by its `sliderule:owner` tag.
+pub(super) fn adopted_record(
+    cluster: &ClusterName,
+    stack: &Stack,
+    fallback_owner: &str,
+    deadline: Option<OffsetDateTime>,
+    now: OffsetDateTime,
+) -> ClusterRecord {
+    ClusterRecord {
+        cluster: cluster.as_str().to_owned(),
+        owner: stack
+            .owner
+            .clone()
+            .unwrap_or_else(|| fallback_owner.to_owned()),
+        node_capacity: stack.node_capacity.map_or(1, NodeCapacity::get),
+        version: stack
+            .version
+            .as_ref()
+            .map_or_else(|| "latest".to_owned(), |v| v.as_str().to_owned()),
+        is_public: stack.is_public.unwrap_or(false),
+        deadline,
+        stack_id: Some(stack.stack_id.clone()),
+        phase: ClusterPhase::Live,
+        created_at: now,
+        updated_at: now,
+        revision: 0,
+        destroy: None,
     }
 }
 
 /// The stack a record asks for.
-pub(super) fn spec_of(record: &ClusterRecord) -> Result<StackSpec, ApiError> {
+pub(super) fn spec_of(record: &ClusterRecord) -> Result<StackSpec, ProvisionerError> {
     Ok(StackSpec {
-        cluster: ClusterName::parse(&record.cluster).map_err(ApiError::internal)?,
+        cluster: ClusterName::parse(&record.cluster).map_err(anyhow::Error::from)?,
         node_capacity: NodeCapacity::new(record.node_capacity),
-        version: Version::parse(&record.version).map_err(ApiError::internal)?,
+        version: Version::parse(&record.version).map_err(anyhow::Error::from)?,
         is_public: record.is_public,
         owner: record.owner.clone(),
     })

@@ -8,6 +8,8 @@
 
 pub mod audit;
 pub mod caller;
+pub mod destroying;
+pub mod error;
 mod handlers;
 pub mod lifecycle;
 pub mod reaper;
@@ -35,6 +37,8 @@ pub struct Provisioner {
     pub adopt_ttl: Duration,
     /// How often the reaper sweeps.
     pub reaper_period: Duration,
+    /// How often a pending destroy is looked at while the cloud is busy with its stack.
+    pub destroy_poll: Duration,
     /// How often records and stacks are reconciled.
     pub reconcile_period: Duration,
     /// Names this process as a lease holder.
@@ -57,6 +61,7 @@ impl Provisioner {
             clock,
             adopt_ttl: Duration::from_secs(u64::from(settings.adopt_ttl_mins) * 60),
             reaper_period: Duration::from_secs(settings.reaper_period_secs),
+            destroy_poll: Duration::from_secs(settings.destroy_poll_secs),
             reconcile_period: Duration::from_secs(settings.reconcile_period_secs),
             // Unique per process, so leases tell replicas apart.
             instance: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4()),

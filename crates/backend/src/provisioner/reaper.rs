@@ -1,34 +1,41 @@
-//! The reaper: destroys every cluster whose deadline has passed.
+//! The reaper: destroys every cluster whose deadline has passed, and carries out every
+//! recorded destroy (see [`super::destroying`]) as soon as the cloud allows.
 //!
-//! Every process runs it (every `reaper_period`, 30 s by default), and `sliderule-backend reap`
-//! runs one sweep for cron or an EventBridge schedule. Replicas sharing a store take a lease per
-//! cluster before destroying it, so one destroy is issued per cluster; a destroy that fails keeps
-//! the lease until it expires, which is the backoff before the next attempt.
+//! Every process runs it (every `reaper_period`, 30 s by default; every `destroy_poll`, 5 s,
+//! while a destroy is pending), and `sliderule-backend reap` runs one sweep for cron or an
+//! EventBridge schedule. Replicas sharing a store take a lease per cluster before touching it,
+//! so one delete is issued at a time; a failed delete is tried again after the back-off kept in
+//! the cluster's record.
 
 use std::time::Duration;
 
 use sliderule_protocol::ClusterName;
 
 use super::Provisioner;
+use super::destroying::Progress;
 use crate::app::AppState;
 use crate::store::ClusterPhase;
 
 /// The audit log's actor for the reaper.
 pub const ACTOR: &str = "reaper";
 
-/// How long a reaper holds a cluster: enough to issue the destroy, and the wait before a failed
-/// destroy is tried again.
+/// How long a reaper may hold a cluster: enough for one step of its destroy. Released after
+/// the step; a reaper that dies holding it blocks others this long at most.
 const LEASE: Duration = Duration::from_secs(60);
 
 /// What one sweep did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Sweep {
-    /// Clusters whose destroy this sweep issued.
+    /// Clusters whose deadline passed and whose destroy this sweep recorded.
     pub destroyed: Vec<String>,
-    /// Clusters whose destroy failed (tried again after the lease).
+    /// Clusters whose step failed (a delete AWS refused, a store error): tried again later.
     pub failed: Vec<String>,
     /// Clusters another reaper holds, or that were extended or destroyed meanwhile.
     pub skipped: Vec<String>,
+    /// Clusters whose stack this sweep found gone, with the time since their destroy was asked.
+    pub gone: Vec<(String, Duration)>,
+    /// Deletes that failed this sweep (each is retried after its back-off).
+    pub retries: usize,
 }
 
 impl Provisioner {
@@ -61,28 +68,43 @@ impl Provisioner {
             }
             // Look again under the lease: another reaper may have finished it, or the owner
             // extended it, since the list was read.
-            let still_due = match self.store.cluster(cluster.as_str()).await {
-                Ok(current) => current.is_some_and(|r| {
-                    r.phase != ClusterPhase::Closed && r.deadline.is_some_and(|d| d <= now)
-                }),
+            let current = match self.store.cluster(cluster.as_str()).await {
+                Ok(current) => current.filter(|r| r.phase != ClusterPhase::Closed),
                 Err(error) => {
                     tracing::warn!(%cluster, %error, "reaper: cannot read the cluster again");
+                    self.release(&lease).await;
                     sweep.failed.push(record.cluster);
                     continue;
                 }
             };
-            if !still_due {
-                sweep.skipped.push(record.cluster);
-                continue;
-            }
-            match self.destroy(ACTOR, &cluster).await {
-                Ok(_) => {
-                    tracing::info!(%cluster, "reaper: destroyed at its deadline");
-                    sweep.destroyed.push(record.cluster);
+            let step = match current {
+                Some(r) if r.destroy.as_ref().is_some_and(|d| d.next_at <= now) => {
+                    self.advance_destroy(&cluster).await
                 }
+                Some(r) if r.destroy.is_none() && r.deadline.is_some_and(|d| d <= now) => {
+                    let step = self.destroy(ACTOR, &cluster).await;
+                    if step.is_ok() {
+                        tracing::info!(%cluster, "reaper: its deadline passed; destroying it");
+                        sweep.destroyed.push(record.cluster.clone());
+                    }
+                    step
+                }
+                _ => {
+                    self.release(&lease).await;
+                    sweep.skipped.push(record.cluster);
+                    continue;
+                }
+            };
+            self.release(&lease).await;
+            match step {
+                Ok(Progress::Gone { took }) => sweep.gone.push((record.cluster, took)),
+                Ok(Progress::Waiting { failed: true }) => {
+                    sweep.retries += 1;
+                    sweep.failed.push(record.cluster);
+                }
+                Ok(_) => {}
                 Err(error) => {
-                    tracing::warn!(%cluster, %error, "reaper: destroy failed; retrying after the lease");
-                    self.back_off(&lease, now).await;
+                    tracing::warn!(%cluster, %error, "reaper: the destroy's step failed; trying again next sweep");
                     sweep.failed.push(record.cluster);
                 }
             }
@@ -92,50 +114,53 @@ impl Provisioner {
 }
 
 impl Provisioner {
-    /// Hands the cluster's lease to a holder no reaper is, so every reaper (this one included)
-    /// waits out the lease before trying again.
-    async fn back_off(&self, lease: &str, now: time::OffsetDateTime) {
-        let _ = self.store.release_lease(lease, &self.instance).await;
-        let _ = self
-            .store
-            .acquire_lease(lease, BACKING_OFF, now, now + LEASE)
-            .await;
+    async fn release(&self, lease: &str) {
+        if let Err(error) = self.store.release_lease(lease, &self.instance).await {
+            // It runs out on its own.
+            tracing::warn!(%error, lease, "reaper: cannot release the lease");
+        }
     }
 }
 
-/// The holder of a lease a failed destroy left to run out.
-const BACKING_OFF: &str = "backing-off";
-
-/// Sweeps every `reaper_period` until the task is dropped (the first sweep is at start, before
-/// the server accepts requests; see [`crate::server`]).
+/// Sweeps every `reaper_period`, or every `destroy_poll` while a destroy is pending, until the
+/// task is dropped (the first sweep is at start, before the server accepts requests; see
+/// [`crate::server`]).
 pub async fn run(state: AppState) {
     let period = state.provisioner.reaper_period;
-    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let poll = state.provisioner.destroy_poll.min(period);
+    let mut wait = period;
     loop {
-        ticks.tick().await;
-        sweep(&state).await;
+        tokio::time::sleep(wait).await;
+        let pending = sweep(&state).await;
+        wait = if pending > 0 { poll } else { period };
     }
 }
 
-/// One sweep, counted in the metrics.
-pub async fn sweep(state: &AppState) {
-    match state.provisioner.reap().await {
+/// One sweep, counted in the metrics. Returns how many destroys are pending after it.
+pub async fn sweep(state: &AppState) -> usize {
+    let result = state.provisioner.reap().await;
+    // Counted after the sweep: what it finished is no longer pending.
+    let open_after = state.provisioner.store.open_clusters().await.ok();
+    let pending = open_after.as_ref().map_or(0, |open| {
+        open.iter().filter(|r| r.destroy.is_some()).count()
+    });
+    match result {
         Ok(sweep) => {
-            let open = state
-                .provisioner
-                .store
-                .open_clusters()
-                .await
-                .ok()
-                .map(|c| c.len());
             state
                 .metrics
-                .record_sweep(sweep.destroyed.len(), sweep.failed.len(), open);
+                .record_sweep(&sweep, open_after.as_ref().map(Vec::len), pending);
         }
         Err(error) => {
             tracing::warn!(%error, "reaper: cannot read the clusters that are due");
-            state.metrics.record_sweep(0, 1, None);
+            state.metrics.record_sweep(
+                &Sweep {
+                    failed: vec![String::new()],
+                    ..Sweep::default()
+                },
+                None,
+                pending,
+            );
         }
     }
+    pending
 }

@@ -10,8 +10,8 @@ use std::time::Duration;
 use sliderule_protocol::ClusterName;
 
 use super::Provisioner;
+use super::error::ProvisionerError;
 use crate::app::AppState;
-use crate::http::error::ApiError;
 use crate::store::ClusterPhase;
 
 /// The audit log's actor for reconciliation.
@@ -28,7 +28,7 @@ pub struct Reconciled {
 }
 
 impl Provisioner {
-    pub async fn reconcile(&self) -> Result<Reconciled, ApiError> {
+    pub async fn reconcile(&self) -> Result<Reconciled, ProvisionerError> {
         let mut done = Reconciled::default();
         let now = self.clock.now();
         let stacks = self.cloud.managed_stacks().await?;
@@ -72,11 +72,7 @@ impl Provisioner {
                 self.resume(&cluster).await?;
                 done.resumed.push(record.cluster);
             } else {
-                self.modify(&cluster, |r| {
-                    r.phase = ClusterPhase::Closed;
-                    r.deadline = None;
-                })
-                .await?;
+                self.modify(&cluster, super::lifecycle::close).await?;
                 self.audit(
                     ACTOR,
                     "close",
@@ -95,7 +91,7 @@ impl Provisioner {
     }
 
     /// Creates the stack of a recorded deploy whose request died before creating it.
-    async fn resume(&self, cluster: &ClusterName) -> Result<(), ApiError> {
+    async fn resume(&self, cluster: &ClusterName) -> Result<(), ProvisionerError> {
         let Some(record) = self.store.cluster(cluster.as_str()).await? else {
             return Ok(());
         };

@@ -6,13 +6,13 @@ use sliderule_protocol::provisioner::ClusterReport;
 
 use super::Provisioner;
 use super::caller::Caller;
+use super::error::ProvisionerError;
 use super::status::View;
-use crate::http::error::ApiError;
 
 impl Provisioner {
     /// Every open cluster the caller may use, by name: the records and one batch question to
     /// the cloud, not a round trip per cluster.
-    pub async fn report(&self, caller: &Caller) -> Result<ClusterReport, ApiError> {
+    pub async fn report(&self, caller: &Caller) -> Result<ClusterReport, ProvisionerError> {
         let records: Vec<_> = self
             .store
             .open_clusters()

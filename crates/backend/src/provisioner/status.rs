@@ -60,6 +60,19 @@ impl View {
             .unwrap_or(false)
     }
 
+    /// The destroy asked for and not started in the cloud yet (a stack still there, busy or
+    /// failed), if any.
+    fn pending_destroy(&self) -> Option<&crate::store::DestroyIntent> {
+        let stack = self.stack.as_ref()?;
+        if stack.status().state() == ClusterState::Destroying {
+            return None;
+        }
+        self.record
+            .as_ref()
+            .filter(|r| r.phase != crate::store::ClusterPhase::Closed)
+            .and_then(|r| r.destroy.as_ref())
+    }
+
     fn owner(&self) -> String {
         self.record
             .as_ref()
@@ -100,6 +113,10 @@ impl View {
             version: self.version(),
             is_public: self.is_public(),
             owner: self.owner(),
+            destroy_pending: self.pending_destroy().is_some(),
+            destroy_error: self
+                .pending_destroy()
+                .and_then(|intent| intent.last_error.clone()),
         }
     }
 
@@ -113,6 +130,7 @@ impl View {
             is_public: self.is_public(),
             owner: self.owner(),
             created: self.stack.as_ref().map(|s| s.info.creation_time),
+            destroy_pending: self.pending_destroy().is_some(),
         }
     }
 }

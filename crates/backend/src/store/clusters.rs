@@ -58,6 +58,28 @@ pub struct ClusterRecord {
     pub updated_at: OffsetDateTime,
     /// Bumped by every write; [`ClusterStore::update_cluster`] compares it.
     pub revision: i64,
+    /// A destroy that was asked for and is not finished: the stack goes as soon as
+    /// CloudFormation allows. Cleared when the record is closed.
+    pub destroy: Option<DestroyIntent>,
+}
+
+/// "This cluster must go", recorded before anything is asked of the cloud so it survives a
+/// crash; the reaper carries it out (see `provisioner::destroying`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DestroyIntent {
+    pub requested_at: OffsetDateTime,
+    /// A login, or `reaper` for a deadline.
+    pub requested_by: String,
+    /// When the latest delete was issued; `None` until one is, and again after it failed (the
+    /// next one is due at `next_at`).
+    pub issued_at: Option<OffsetDateTime>,
+    /// Failed deletes so far: the back-off grows with them.
+    pub failures: u32,
+    /// Why the latest delete failed, as the user may read it.
+    pub last_error: Option<String>,
+    /// When the reaper looks at it next: at once (a time in the past) while the cloud is
+    /// watched, later while a failed delete backs off.
+    pub next_at: OffsetDateTime,
 }
 
 /// The outcome of [`ClusterStore::begin_deploy`].
@@ -120,7 +142,8 @@ pub trait ClusterStore: Send + Sync + 'static {
         record: &ClusterRecord,
     ) -> Result<Option<ClusterRecord>, StoreError>;
 
-    /// Open records whose deadline is at or before `now`, soonest first.
+    /// Open records whose deadline, or whose destroy's next look (`destroy.next_at`), is at or
+    /// before `now`, soonest first.
     async fn due_clusters(&self, now: OffsetDateTime) -> Result<Vec<ClusterRecord>, StoreError>;
 
     /// Takes the lease `name` for `holder` until `until`, if it is free, expired at `now`, or

@@ -23,7 +23,8 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 pub use clusters::{
-    AuditEntry, BeginDeploy, ClusterPhase, ClusterRecord, ClusterStore, SimulatedStackRow,
+    AuditEntry, BeginDeploy, ClusterPhase, ClusterRecord, ClusterStore, DestroyIntent,
+    SimulatedStackRow,
 };
 pub use sqlite::SqliteStore;
 

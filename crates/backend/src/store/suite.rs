@@ -96,6 +96,7 @@ fn record(cluster: &str, at: OffsetDateTime) -> ClusterRecord {
         created_at: at,
         updated_at: at,
         revision: 1,
+        destroy: None,
     }
 }
 

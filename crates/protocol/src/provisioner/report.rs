@@ -36,6 +36,10 @@ pub struct ClusterSummary {
         skip_serializing_if = "Option::is_none"
     )]
     pub created: Option<OffsetDateTime>,
+    /// A destroy was asked for and waits for the stack (see `ClusterStatus::destroy_pending`).
+    /// Ours; absent when false, so upstream's report shape is unchanged.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub destroy_pending: bool,
 }
 
 /// The body of `/report/clusters`: cluster name → summary, in name order.
@@ -76,12 +80,18 @@ mod tests {
             is_public: false,
             owner: "bob".into(),
             created: None,
+            destroy_pending: false,
         };
+        let json = serde_json::to_value(&summary).unwrap();
+        assert!(json.get("created").is_none());
         assert!(
-            serde_json::to_value(&summary)
-                .unwrap()
-                .get("created")
-                .is_none()
+            json.get("destroy_pending").is_none(),
+            "upstream's report shape, unless a destroy is pending"
+        );
+        summary.destroy_pending = true;
+        assert_eq!(
+            serde_json::to_value(&summary).unwrap()["destroy_pending"],
+            true
         );
         summary.created = Some(datetime!(2026-11-23 19:00 UTC));
         let json = serde_json::to_value(&summary).unwrap();

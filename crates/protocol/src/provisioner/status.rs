@@ -284,6 +284,13 @@ pub struct ClusterStatus {
     pub is_public: bool,
     /// The login of whoever deployed it.
     pub owner: String,
+    /// A destroy was asked for and waits to be carried out: the stack is busy with an update
+    /// (it is deleted when that finishes), or a failed delete is retried after a back-off.
+    #[serde(default)]
+    pub destroy_pending: bool,
+    /// Why the latest delete of the stack failed, while it is being retried.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destroy_error: Option<String>,
 }
 
 pub(crate) fn is_public<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
@@ -299,15 +306,21 @@ pub struct DestroyResponse {
     pub cluster: ClusterName,
     /// `DESTROYING`, or `NOT_FOUND` when there was nothing to destroy.
     pub state: ClusterState,
+    /// The destroy is recorded but not started yet: the stack is busy with an update, or the
+    /// delete failed and is retried. It is carried out without another request; `/status` shows
+    /// its progress.
+    #[serde(default)]
+    pub destroy_pending: bool,
 }
 
 impl DestroyResponse {
-    /// The reply for `cluster`, now in `state`.
-    pub fn new(cluster: ClusterName, state: ClusterState) -> Self {
+    /// The reply for `cluster`, now in `state`, with its delete `pending` or under way.
+    pub fn new(cluster: ClusterName, state: ClusterState, pending: bool) -> Self {
         Self {
             status: True,
             cluster,
             state,
+            destroy_pending: pending,
         }
     }
 }

@@ -257,6 +257,7 @@ mod tests {
             is_public: false,
             owner: "bob".into(),
             created: None,
+            destroy_pending: false,
         }
     }
 

@@ -254,6 +254,7 @@ mod tests {
             is_public: false,
             owner: owner.into(),
             created: None,
+            destroy_pending: false,
         }
     }
 

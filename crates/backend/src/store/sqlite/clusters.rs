@@ -5,10 +5,12 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use time::OffsetDateTime;
 
 use super::{millis, time_at};
-use crate::store::{BeginDeploy, ClusterPhase, ClusterRecord, StoreError};
+use crate::store::{BeginDeploy, ClusterPhase, ClusterRecord, DestroyIntent, StoreError};
 
 const COLUMNS: &str = "cluster, owner, node_capacity, version, is_public, deadline, stack_id, \
-                       phase, created_at, updated_at, revision";
+                       phase, created_at, updated_at, revision, destroy_requested_at, \
+                       destroy_requested_by, destroy_issued_at, destroy_failures, destroy_error, \
+                       destroy_next_at";
 
 /// A row as stored, before its times and phase are checked.
 struct ClusterRow {
@@ -23,6 +25,12 @@ struct ClusterRow {
     created_at: i64,
     updated_at: i64,
     revision: i64,
+    destroy_requested_at: Option<i64>,
+    destroy_requested_by: Option<String>,
+    destroy_issued_at: Option<i64>,
+    destroy_failures: u32,
+    destroy_error: Option<String>,
+    destroy_next_at: Option<i64>,
 }
 
 impl ClusterRow {
@@ -39,7 +47,37 @@ impl ClusterRow {
             created_at: row.get(8)?,
             updated_at: row.get(9)?,
             revision: row.get(10)?,
+            destroy_requested_at: row.get(11)?,
+            destroy_requested_by: row.get(12)?,
+            destroy_issued_at: row.get(13)?,
+            destroy_failures: row.get(14)?,
+            destroy_error: row.get(15)?,
+            destroy_next_at: row.get(16)?,
         })
+    }
+
+    /// The destroy intent, whole or not at all: a row with only some of its columns set was
+    /// written by something else than this store.
+    fn destroy(&self) -> Result<Option<DestroyIntent>, StoreError> {
+        match (
+            self.destroy_requested_at,
+            &self.destroy_requested_by,
+            self.destroy_next_at,
+        ) {
+            (None, None, None) => Ok(None),
+            (Some(requested_at), Some(requested_by), Some(next_at)) => Ok(Some(DestroyIntent {
+                requested_at: time_at(requested_at)?,
+                requested_by: requested_by.clone(),
+                issued_at: self.destroy_issued_at.map(time_at).transpose()?,
+                failures: self.destroy_failures,
+                last_error: self.destroy_error.clone(),
+                next_at: time_at(next_at)?,
+            })),
+            _ => Err(StoreError::Corrupt(format!(
+                "cluster {}: a partial destroy intent",
+                self.cluster
+            ))),
+        }
     }
 
     fn into_record(self) -> Result<ClusterRecord, StoreError> {
@@ -47,6 +85,7 @@ impl ClusterRow {
             StoreError::Corrupt(format!("cluster {}: phase {:?}", self.cluster, self.phase))
         })?;
         Ok(ClusterRecord {
+            destroy: self.destroy()?,
             deadline: self.deadline.map(time_at).transpose()?,
             created_at: time_at(self.created_at)?,
             updated_at: time_at(self.updated_at)?,
@@ -93,8 +132,11 @@ pub(super) fn due(
     // The cluster name breaks ties so the order is the same on every call.
     let sql = format!(
         "SELECT {COLUMNS} FROM clusters
-         WHERE phase <> 'closed' AND deadline IS NOT NULL AND deadline <= ?1
-         ORDER BY deadline, cluster"
+         WHERE phase <> 'closed'
+           AND ((deadline IS NOT NULL AND deadline <= ?1)
+                OR (destroy_next_at IS NOT NULL AND destroy_next_at <= ?1))
+         ORDER BY MIN(COALESCE(deadline, destroy_next_at), COALESCE(destroy_next_at, deadline)),
+                  cluster"
     );
     select_all(conn, &sql, params![millis(now)])
 }
@@ -121,7 +163,7 @@ pub(super) fn begin_deploy(
         ..record.clone()
     };
     tx.execute(
-        &format!("INSERT OR REPLACE INTO clusters ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"),
+        &format!("INSERT OR REPLACE INTO clusters ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"),
         params![
             started.cluster,
             started.owner,
@@ -133,7 +175,13 @@ pub(super) fn begin_deploy(
             started.phase.as_str(),
             millis(started.created_at),
             millis(started.updated_at),
-            started.revision
+            started.revision,
+            started.destroy.as_ref().map(|d| millis(d.requested_at)),
+            started.destroy.as_ref().map(|d| d.requested_by.as_str()),
+            started.destroy.as_ref().and_then(|d| d.issued_at).map(millis),
+            started.destroy.as_ref().map_or(0, |d| d.failures),
+            started.destroy.as_ref().and_then(|d| d.last_error.as_deref()),
+            started.destroy.as_ref().map(|d| millis(d.next_at)),
         ],
     )?;
     Ok(BeginDeploy::Started(started))
@@ -149,6 +197,8 @@ pub(super) fn update(
         "UPDATE clusters
          SET owner = ?3, node_capacity = ?4, version = ?5, is_public = ?6, deadline = ?7,
              stack_id = ?8, phase = ?9, created_at = ?10, updated_at = ?11,
+             destroy_requested_at = ?12, destroy_requested_by = ?13, destroy_issued_at = ?14,
+             destroy_failures = ?15, destroy_error = ?16, destroy_next_at = ?17,
              revision = revision + 1
          WHERE cluster = ?1 AND revision = ?2
          RETURNING {COLUMNS}"
@@ -167,7 +217,20 @@ pub(super) fn update(
                 record.stack_id,
                 record.phase.as_str(),
                 millis(record.created_at),
-                millis(record.updated_at)
+                millis(record.updated_at),
+                record.destroy.as_ref().map(|d| millis(d.requested_at)),
+                record.destroy.as_ref().map(|d| d.requested_by.as_str()),
+                record
+                    .destroy
+                    .as_ref()
+                    .and_then(|d| d.issued_at)
+                    .map(millis),
+                record.destroy.as_ref().map_or(0, |d| d.failures),
+                record
+                    .destroy
+                    .as_ref()
+                    .and_then(|d| d.last_error.as_deref()),
+                record.destroy.as_ref().map(|d| millis(d.next_at)),
             ],
             ClusterRow::read,
         )

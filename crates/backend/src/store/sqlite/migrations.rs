@@ -13,6 +13,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/0001_authenticator.sql"),
     include_str!("../../../migrations/0002_provisioner.sql"),
     include_str!("../../../migrations/0003_sealed_successors.sql"),
+    include_str!("../../../migrations/0004_destroy_intent.sql"),
 ];
 
 /// Brings the schema up to date. Idempotent.

@@ -62,6 +62,7 @@ suite_on_memory!(
     every_field_of_a_record_round_trips,
     open_clusters_lists_pending_and_live_records_by_name,
     due_clusters_are_the_open_ones_past_their_deadline_soonest_first,
+    clusters_whose_destroy_is_due_are_due_with_the_others_soonest_first,
     a_held_lease_is_refused_to_another_holder,
     an_expired_lease_is_taken_over,
     the_holder_renews_its_lease,

@@ -1,6 +1,7 @@
 //! Cluster records: opening by deploy, compare-and-swap updates, closing, and the reaper's view.
 
 use super::*;
+use crate::store::DestroyIntent;
 
 pub(crate) async fn a_deploy_starts_once_and_then_sees_the_open_record(store: &dyn Store) {
     let first = record("alpha", T0);
@@ -114,9 +115,45 @@ pub(crate) async fn every_field_of_a_record_round_trips(store: &dyn Store) {
         created_at: T0,
         updated_at: T0 + ms(2),
         revision: 1,
+        destroy: None,
     };
     started(store, full.clone()).await;
-    assert_eq!(store.cluster("team-a").await.unwrap(), Some(full));
+    assert_eq!(store.cluster("team-a").await.unwrap(), Some(full.clone()));
+
+    let destroying = ClusterRecord {
+        deadline: None,
+        destroy: Some(DestroyIntent {
+            requested_at: T0 + ms(3),
+            requested_by: "reaper".into(),
+            issued_at: Some(T0 + ms(4)),
+            failures: u32::MAX,
+            last_error: Some("the stack's nodes could not be deleted".into()),
+            next_at: T0 + ms(5),
+        }),
+        ..full
+    };
+    let stored = store.update_cluster(&destroying).await.unwrap().unwrap();
+    assert_eq!(
+        stored,
+        ClusterRecord {
+            revision: 2,
+            ..destroying.clone()
+        }
+    );
+    assert_eq!(store.cluster("team-a").await.unwrap(), Some(stored.clone()));
+
+    // An intent whose delete was not issued yet, with no failure, round-trips as well.
+    let waiting = ClusterRecord {
+        destroy: Some(DestroyIntent {
+            issued_at: None,
+            failures: 0,
+            last_error: None,
+            ..destroying.destroy.clone().unwrap()
+        }),
+        ..stored
+    };
+    let stored = store.update_cluster(&waiting).await.unwrap().unwrap();
+    assert_eq!(stored.destroy, waiting.destroy);
 }
 
 pub(crate) async fn open_clusters_lists_pending_and_live_records_by_name(store: &dyn Store) {
@@ -174,4 +211,44 @@ pub(crate) async fn due_clusters_are_the_open_ones_past_their_deadline_soonest_f
     let due = store.due_clusters(now).await.unwrap();
     let names: Vec<_> = due.iter().map(|r| r.cluster.as_str()).collect();
     assert_eq!(names, ["long-ago", "a-minute-ago", "exactly-now"]);
+}
+
+pub(crate) async fn clusters_whose_destroy_is_due_are_due_with_the_others_soonest_first(
+    store: &dyn Store,
+) {
+    let now = T0 + secs(3600);
+    let intent = |next_at| DestroyIntent {
+        requested_at: T0,
+        requested_by: "bob".into(),
+        issued_at: None,
+        failures: 0,
+        last_error: None,
+        next_at,
+    };
+    let cases = [
+        ("deadline-passed", Some(now - secs(30)), None),
+        ("destroy-due", None, Some(intent(now - secs(60)))),
+        ("destroy-due-now", None, Some(intent(now))),
+        ("destroy-later", None, Some(intent(now + ms(1)))),
+        // Whichever of the two comes first makes it due.
+        ("both", Some(now + secs(600)), Some(intent(now - secs(10)))),
+    ];
+    for (name, deadline, destroy) in cases {
+        started(
+            store,
+            ClusterRecord {
+                deadline,
+                destroy,
+                ..record(name, T0)
+            },
+        )
+        .await;
+    }
+    let due = store.due_clusters(now).await.unwrap();
+    let names: Vec<_> = due.iter().map(|r| r.cluster.as_str()).collect();
+    assert_eq!(
+        names,
+        ["destroy-due", "deadline-passed", "both", "destroy-due-now"]
+    );
+    assert_eq!(due[0].destroy, Some(intent(now - secs(60))));
 }

@@ -31,8 +31,17 @@ async fn app_on_moto() -> (TestApp, MotoServer) {
     };
     let cloud = CloudFormationCloud::from_sdk_config(&moto.sdk_config().await, settings)
         .expect("the CloudFormation driver");
+    // The tests sweep by hand; the background reaper waits an hour so it never races them.
     let app = TestApp::spawn_with(TestConfig {
         cloud: Some(Arc::new(cloud)),
+        values: vec![
+            ("provisioner.reaper_period_secs", toml::Value::Integer(3600)),
+            ("provisioner.destroy_poll_secs", toml::Value::Integer(3600)),
+            (
+                "provisioner.reconcile_period_secs",
+                toml::Value::Integer(3600),
+            ),
+        ],
         ..Default::default()
     })
     .await;
@@ -91,4 +100,56 @@ async fn a_cluster_lives_its_whole_life_on_cloudformation() {
             .any(|e| e["ResourceStatus"] == "DELETE_COMPLETE"),
         "events stay readable after the destroy: {events}"
     );
+}
+
+#[tokio::test]
+async fn a_destroy_recorded_just_before_a_crash_is_carried_out_on_cloudformation() {
+    let (app, _moto) = app_on_moto().await;
+    let bob = member(&app, "bob");
+    deploy(&app, &bob, "bob", 1, 30).await;
+    until_state(&app, &bob, "bob", "RUNNING").await;
+    // What a process leaves when it dies right after recording a destroy: the intent, and a
+    // stack nobody asked CloudFormation to delete.
+    let provisioner = &app.state.provisioner;
+    let now = sliderule_backend::clock::Clock::now(provisioner.clock.as_ref());
+    let mut record = provisioner.store.cluster("bob").await.unwrap().unwrap();
+    record.deadline = None;
+    record.destroy = Some(sliderule_backend::store::DestroyIntent {
+        requested_at: now,
+        requested_by: "bob".into(),
+        issued_at: None,
+        failures: 0,
+        last_error: None,
+        next_at: now,
+    });
+    provisioner
+        .store
+        .update_cluster(&record)
+        .await
+        .unwrap()
+        .unwrap();
+    let pending = status(&app, &bob, "bob").await;
+    assert_eq!(
+        (
+            pending["state"].as_str(),
+            pending["destroy_pending"].as_bool()
+        ),
+        (Some("RUNNING"), Some(true))
+    );
+
+    // The next sweep (of any process) deletes the stack, and the one after closes the record.
+    provisioner.reap().await.unwrap();
+    let cluster = sliderule_protocol::ClusterName::parse("bob").unwrap();
+    assert_eq!(
+        provisioner.cloud.describe_stack(&cluster).await.unwrap(),
+        None
+    );
+    let closed = provisioner.reap().await.unwrap();
+    assert_eq!(closed.gone.len(), 1, "{closed:?}");
+    let record = provisioner.store.cluster("bob").await.unwrap().unwrap();
+    assert_eq!(
+        (record.phase, record.destroy),
+        (sliderule_backend::store::ClusterPhase::Closed, None)
+    );
+    assert_eq!(status(&app, &bob, "bob").await["state"], "NOT_FOUND");
 }

@@ -1,16 +1,14 @@
 //! The reaper and reconciliation, on a controllable clock (no real waiting).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use serde_json::json;
 use sliderule_backend::clock::Clock as _;
-use sliderule_backend::cloud::{Cloud, CloudError, ManagedStack, Stack, StackSpec};
+use sliderule_backend::cloud::{Cloud, StackSpec};
 use sliderule_backend::provisioner::Provisioner;
 use sliderule_backend::store::{ClusterPhase, ClusterRecord};
-use sliderule_protocol::provisioner::StackEvent;
 use sliderule_protocol::{ClusterName, NodeCapacity, Version};
 
 use super::support::*;
@@ -21,7 +19,7 @@ fn name(cluster: &str) -> ClusterName {
 }
 
 /// Another replica over the same store and cloud.
-fn replica(app: &TestApp, cloud: Arc<dyn Cloud>, instance: &str) -> Provisioner {
+pub(super) fn replica(app: &TestApp, cloud: Arc<dyn Cloud>, instance: &str) -> Provisioner {
     let p = &app.state.provisioner;
     Provisioner {
         cloud,
@@ -29,6 +27,7 @@ fn replica(app: &TestApp, cloud: Arc<dyn Cloud>, instance: &str) -> Provisioner 
         clock: p.clock.clone(),
         adopt_ttl: p.adopt_ttl,
         reaper_period: p.reaper_period,
+        destroy_poll: p.destroy_poll,
         reconcile_period: p.reconcile_period,
         instance: instance.to_owned(),
         public_cluster: None,
@@ -36,7 +35,7 @@ fn replica(app: &TestApp, cloud: Arc<dyn Cloud>, instance: &str) -> Provisioner 
 }
 
 /// A record as a deploy writes it before its stack exists.
-fn recorded(
+pub(super) fn recorded(
     cluster: &str,
     deadline: time::OffsetDateTime,
     stack_id: Option<String>,
@@ -54,6 +53,7 @@ fn recorded(
         created_at: at,
         updated_at: at,
         revision: 0,
+        destroy: None,
     }
 }
 
@@ -127,7 +127,7 @@ async fn two_reapers_on_one_store_issue_one_destroy() {
     deploy(&app, &bob, "bob", 1, 15).await;
     until_state(&app, &bob, "bob", "RUNNING").await;
     app.clock.advance(Duration::from_secs(16 * 60));
-    let counting = Arc::new(Counting::new(app.state.provisioner.cloud.clone(), 0));
+    let counting = Arc::new(Faulty::new(app.state.provisioner.cloud.clone(), 0));
     let first = replica(&app, counting.clone(), "replica-1");
     let second = replica(&app, counting.clone(), "replica-2");
     let (a, b) = tokio::join!(first.reap(), second.reap());
@@ -137,21 +137,25 @@ async fn two_reapers_on_one_store_issue_one_destroy() {
 }
 
 #[tokio::test]
-async fn a_failed_destroy_is_retried_after_the_lease() {
+async fn a_failed_destroy_is_retried_after_its_backoff() {
     let app = app_reaped_by_hand().await;
     let bob = member(&app, "bob");
     deploy(&app, &bob, "bob", 1, 15).await;
     until_state(&app, &bob, "bob", "RUNNING").await;
     app.clock.advance(Duration::from_secs(16 * 60));
-    let flaky = Arc::new(Counting::new(app.state.provisioner.cloud.clone(), 1));
+    let flaky = Arc::new(Faulty::new(app.state.provisioner.cloud.clone(), 1));
     let reaper = replica(&app, flaky.clone(), "replica-1");
     assert_eq!(reaper.reap().await.unwrap().failed, ["bob"]);
-    assert!(
-        reaper.reap().await.unwrap().destroyed.is_empty(),
-        "not before the lease ends"
+    assert_eq!(flaky.deletes.load(Ordering::SeqCst), 0);
+    assert_eq!(
+        reaper.reap().await.unwrap(),
+        Default::default(),
+        "not before the back-off ends"
     );
-    app.clock.advance(Duration::from_secs(61));
-    assert_eq!(reaper.reap().await.unwrap().destroyed, ["bob"]);
+    app.clock.advance(Duration::from_secs(30));
+    let retried = reaper.reap().await.unwrap();
+    assert!(retried.failed.is_empty(), "{retried:?}");
+    assert_eq!(flaky.deletes.load(Ordering::SeqCst), 1);
     assert_eq!(status(&app, &bob, "bob").await["state"], "DESTROYING");
 }
 
@@ -222,56 +226,6 @@ async fn a_record_whose_stack_vanished_is_closed() {
     }
     assert_eq!(provisioner.reconcile().await.unwrap().closed, ["bob"]);
     assert!(provisioner.store.open_clusters().await.unwrap().is_empty());
-}
-
-/// The real cloud, counting deletes and failing the first `failures` of them (as AWS might).
-struct Counting {
-    inner: Arc<dyn Cloud>,
-    deletes: AtomicU32,
-    failures: AtomicU32,
-}
-
-impl Counting {
-    fn new(inner: Arc<dyn Cloud>, failures: u32) -> Self {
-        Self {
-            inner,
-            deletes: AtomicU32::new(0),
-            failures: AtomicU32::new(failures),
-        }
-    }
-}
-
-#[async_trait]
-impl Cloud for Counting {
-    async fn create_stack(&self, spec: &StackSpec) -> Result<String, CloudError> {
-        self.inner.create_stack(spec).await
-    }
-    async fn update_stack(&self, spec: &StackSpec) -> Result<(), CloudError> {
-        self.inner.update_stack(spec).await
-    }
-    async fn delete_stack(&self, cluster: &ClusterName) -> Result<(), CloudError> {
-        if self
-            .failures
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok()
-        {
-            return Err(CloudError::Unavailable("Rate exceeded".into()));
-        }
-        self.deletes.fetch_add(1, Ordering::SeqCst);
-        self.inner.delete_stack(cluster).await
-    }
-    async fn describe_stack(&self, cluster: &ClusterName) -> Result<Option<Stack>, CloudError> {
-        self.inner.describe_stack(cluster).await
-    }
-    async fn stack_events(&self, stack_id: &str) -> Result<Vec<StackEvent>, CloudError> {
-        self.inner.stack_events(stack_id).await
-    }
-    async fn current_nodes(&self, cluster: &ClusterName) -> Result<u32, CloudError> {
-        self.inner.current_nodes(cluster).await
-    }
-    async fn managed_stacks(&self) -> Result<Vec<ManagedStack>, CloudError> {
-        self.inner.managed_stacks().await
-    }
 }
 
 #[tokio::test]

@@ -1,7 +1,14 @@
 //! Helpers of the provisioner tests: tokens for the demo users, calls as they make them, and
 //! moving the simulated cloud along.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
+
+use async_trait::async_trait;
+use sliderule_backend::cloud::{Cloud, CloudError, ManagedStack, Stack, StackSpec};
+use sliderule_protocol::ClusterName;
+use sliderule_protocol::provisioner::StackEvent;
 
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
@@ -112,6 +119,7 @@ pub async fn app_reaped_by_hand() -> TestApp {
     TestApp::spawn_with(crate::helpers::TestConfig {
         values: vec![
             ("provisioner.reaper_period_secs", toml::Value::Integer(3600)),
+            ("provisioner.destroy_poll_secs", toml::Value::Integer(3600)),
             (
                 "provisioner.reconcile_period_secs",
                 toml::Value::Integer(3600),
@@ -120,4 +128,62 @@ pub async fn app_reaped_by_hand() -> TestApp {
         ..Default::default()
     })
     .await
+}
+
+/// The real cloud, counting deletes and failing the first `failures` of them (as AWS might, with
+/// `delete_error`).
+pub struct Faulty {
+    inner: Arc<dyn Cloud>,
+    pub deletes: AtomicU32,
+    failures: AtomicU32,
+    delete_error: String,
+}
+
+impl Faulty {
+    pub fn new(inner: Arc<dyn Cloud>, failures: u32) -> Self {
+        Self {
+            inner,
+            deletes: AtomicU32::new(0),
+            failures: AtomicU32::new(failures),
+            delete_error: "Rate exceeded".into(),
+        }
+    }
+
+    pub fn failing_deletes_with(mut self, message: &str) -> Self {
+        self.delete_error = message.into();
+        self
+    }
+}
+
+#[async_trait]
+impl Cloud for Faulty {
+    async fn create_stack(&self, spec: &StackSpec) -> Result<String, CloudError> {
+        self.inner.create_stack(spec).await
+    }
+    async fn update_stack(&self, spec: &StackSpec) -> Result<(), CloudError> {
+        self.inner.update_stack(spec).await
+    }
+    async fn delete_stack(&self, cluster: &ClusterName) -> Result<(), CloudError> {
+        if self
+            .failures
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            return Err(CloudError::Unavailable(self.delete_error.clone()));
+        }
+        self.deletes.fetch_add(1, Ordering::SeqCst);
+        self.inner.delete_stack(cluster).await
+    }
+    async fn describe_stack(&self, cluster: &ClusterName) -> Result<Option<Stack>, CloudError> {
+        self.inner.describe_stack(cluster).await
+    }
+    async fn stack_events(&self, stack_id: &str) -> Result<Vec<StackEvent>, CloudError> {
+        self.inner.stack_events(stack_id).await
+    }
+    async fn current_nodes(&self, cluster: &ClusterName) -> Result<u32, CloudError> {
+        self.inner.current_nodes(cluster).await
+    }
+    async fn managed_stacks(&self) -> Result<Vec<ManagedStack>, CloudError> {
+        self.inner.managed_stacks().await
+    }
 }
