@@ -90,6 +90,7 @@ impl Provisioner {
         };
         let now = self.clock.now();
         self.record_intent(actor, cluster, &stack, now).await?;
+        self.destroy_recorded.notify_one();
         let action = if actor == super::reaper::ACTOR {
             "reap"
         } else {

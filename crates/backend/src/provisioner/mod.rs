@@ -37,8 +37,12 @@ pub struct Provisioner {
     pub adopt_ttl: Duration,
     /// How often the reaper sweeps.
     pub reaper_period: Duration,
-    /// How often a pending destroy is looked at while the cloud is busy with its stack.
+    /// How often the reaper sweeps while a destroy is pending (the cloud is busy with its
+    /// stack, or a failed delete backs off).
     pub destroy_poll: Duration,
+    /// Wakes this process's reaper when a destroy is recorded, so it starts watching at once
+    /// instead of at the end of its period.
+    pub destroy_recorded: Arc<tokio::sync::Notify>,
     /// How often records and stacks are reconciled.
     pub reconcile_period: Duration,
     /// Names this process as a lease holder.
@@ -62,6 +66,7 @@ impl Provisioner {
             adopt_ttl: Duration::from_secs(u64::from(settings.adopt_ttl_mins) * 60),
             reaper_period: Duration::from_secs(settings.reaper_period_secs),
             destroy_poll: Duration::from_secs(settings.destroy_poll_secs),
+            destroy_recorded: Arc::new(tokio::sync::Notify::new()),
             reconcile_period: Duration::from_secs(settings.reconcile_period_secs),
             // Unique per process, so leases tell replicas apart.
             instance: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4()),

@@ -122,15 +122,19 @@ impl Provisioner {
     }
 }
 
-/// Sweeps every `reaper_period`, or every `destroy_poll` while a destroy is pending, until the
-/// task is dropped (the first sweep is at start, before the server accepts requests; see
-/// [`crate::server`]).
+/// Sweeps every `reaper_period`, or every `destroy_poll` while a destroy is pending (and at
+/// once when one is recorded here), until the task is dropped (the first sweep is at start,
+/// before the server accepts requests; see [`crate::server`]).
 pub async fn run(state: AppState) {
     let period = state.provisioner.reaper_period;
     let poll = state.provisioner.destroy_poll.min(period);
+    let recorded = state.provisioner.destroy_recorded.clone();
     let mut wait = period;
     loop {
-        tokio::time::sleep(wait).await;
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = recorded.notified() => {}
+        }
         let pending = sweep(&state).await;
         wait = if pending > 0 { poll } else { period };
     }

@@ -95,6 +95,18 @@ impl ClusterContext {
             .with(|s| s.as_ref().map_or(ClusterState::NotFound, |s| s.state))
     }
 
+    /// Whether a destroy was asked for and waits for the cloud (tracked).
+    pub fn destroy_pending(&self) -> bool {
+        self.status
+            .with(|s| s.as_ref().is_some_and(|s| s.destroy_pending))
+    }
+
+    /// Why deploying or extending cannot be done while a destroy is pending.
+    pub fn blocked_by_destroy(&self) -> Option<&'static str> {
+        self.destroy_pending()
+            .then_some("A destroy is pending: the cluster is deleted as soon as the cloud allows.")
+    }
+
     pub fn name(&self) -> String {
         self.cluster.with_value(|c| c.as_str().to_owned())
     }

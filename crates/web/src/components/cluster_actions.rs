@@ -21,7 +21,11 @@ pub fn ExtendForm() -> impl IntoView {
     let problem = RwSignal::new(None::<String>);
     let failed = RwSignal::new(None::<ApiError>);
     let sending = RwSignal::new(false);
-    let blocked = move || extend_blocked(cluster.state());
+    let blocked = move || {
+        cluster
+            .blocked_by_destroy()
+            .or_else(|| extend_blocked(cluster.state()))
+    };
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -123,7 +127,13 @@ pub fn DestroyForm() -> impl IntoView {
     let typed = RwSignal::new(String::new());
     let failed = RwSignal::new(None::<ApiError>);
     let sending = RwSignal::new(false);
-    let blocked = move || destroy_blocked(cluster.state());
+    let blocked = move || {
+        if cluster.destroy_pending() {
+            Some("Destroy is pending already: nothing more to do.")
+        } else {
+            destroy_blocked(cluster.state())
+        }
+    };
     let expected = name.clone();
     let confirmed = move || typed.get().trim() == expected;
 

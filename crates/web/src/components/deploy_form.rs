@@ -103,7 +103,11 @@ pub fn DeployForm() -> impl IntoView {
     let dialog = NodeRef::<html::Dialog>::new();
 
     let live = move || cluster.state().is_live();
-    let blocked = move || deploy_blocked(cluster.state());
+    let blocked = move || {
+        cluster
+            .blocked_by_destroy()
+            .or_else(|| deploy_blocked(cluster.state()))
+    };
     let title = move || if live() { "Update" } else { "Deploy" };
 
     let send = move |request: DeployRequest| {

@@ -151,7 +151,7 @@ fn ClusterPage(cluster: ClusterName) -> impl IntoView {
     let now = use_ticker();
     poll_while_mounted(
         now,
-        move || context.state().is_busy(),
+        move || context.state().is_busy() || context.destroy_pending(),
         move || loading.get_untracked(),
         load,
     );
@@ -199,6 +199,19 @@ fn ClusterPage(cluster: ClusterName) -> impl IntoView {
     .into_any()
 }
 
+/// What the page says while a destroy waits for the cloud.
+fn pending_destroy_text(error: Option<&str>) -> String {
+    match error {
+        None => "Destroy pending: the cluster is deleted as soon as its current operation \
+                 finishes. Nothing more to do."
+            .to_owned(),
+        Some(error) => format!(
+            "Destroy pending: the last attempt to delete the cluster failed ({error}). \
+             It is tried again automatically."
+        ),
+    }
+}
+
 #[component]
 fn StatusCard(now: ReadSignal<i64>) -> impl IntoView {
     let context = expect_context::<ClusterContext>();
@@ -216,9 +229,24 @@ fn StatusCard(now: ReadSignal<i64>) -> impl IntoView {
             .filter(|s| s.state != ClusterState::NotFound)
             .map(|s| s.response.creation_time.unix_timestamp())
     });
+    let pending = move || {
+        status()
+            .filter(|s| s.destroy_pending)
+            .map(|s| pending_destroy_text(s.destroy_error.as_deref()))
+    };
     view! {
         <section class="card status-card" aria-labelledby="status-title">
             <h2 id="status-title">"Status"</h2>
+            {move || {
+                pending()
+                    .map(|text| {
+                        view! {
+                            <div class="alert alert-warning" role="status" data-testid="destroy-pending">
+                                <p>{text}</p>
+                            </div>
+                        }
+                    })
+            }}
             <dl class="cluster-facts">
                 <dt>"State"</dt>
                 <dd aria-live="polite">
@@ -260,5 +288,18 @@ fn StatusCard(now: ReadSignal<i64>) -> impl IntoView {
                 </dd>
             </dl>
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pending_destroy_text;
+
+    #[test]
+    fn a_pending_destroy_says_it_needs_nothing_more_and_why_a_failed_one_waits() {
+        assert!(pending_destroy_text(None).contains("Nothing more to do"));
+        let failed = pending_destroy_text(Some("AWS failed: Rate exceeded"));
+        assert!(failed.contains("(AWS failed: Rate exceeded)"), "{failed}");
+        assert!(failed.contains("tried again automatically"), "{failed}");
     }
 }

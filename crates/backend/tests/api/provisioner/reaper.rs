@@ -28,6 +28,7 @@ pub(super) fn replica(app: &TestApp, cloud: Arc<dyn Cloud>, instance: &str) -> P
         adopt_ttl: p.adopt_ttl,
         reaper_period: p.reaper_period,
         destroy_poll: p.destroy_poll,
+        destroy_recorded: Default::default(),
         reconcile_period: p.reconcile_period,
         instance: instance.to_owned(),
         public_cluster: None,
