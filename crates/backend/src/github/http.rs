@@ -162,6 +162,15 @@ async fn send(request: RequestBuilder, what: &str) -> Result<Response, GitHubErr
 }
 
 fn transport_error(what: &str, error: &reqwest::Error) -> GitHubError {
+    if error.is_builder() {
+        // Nothing was sent: a token that cannot be a header value (reqwest's error names the
+        // URL and the failing part, never the header's value).
+        tracing::error!(%error, what, "a request to GitHub could not be built");
+        return GitHubError::Unavailable(format!(
+            "The request to GitHub for {what} could not be made: a token or address it needs is \
+             malformed"
+        ));
+    }
     let reason = if error.is_timeout() {
         "did not answer in time".to_owned()
     } else if error.is_connect() {

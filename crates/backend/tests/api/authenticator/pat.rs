@@ -91,6 +91,56 @@ async fn a_missing_or_blank_pat_is_refused_as_missing_pat() {
 }
 
 #[tokio::test]
+async fn a_pat_with_control_characters_or_blanks_is_400_without_asking_github() {
+    let app = TestApp::with_github().await;
+    // Were GitHub asked, the answer would be a 502.
+    app.emulator().set_fault(Endpoint::User, Fault::status(500));
+    for pat in [
+        "demo-pat-bob\nX",
+        "demo-pat-bob\u{0}",
+        "demo-pat-\u{7f}bob",
+        "demo pat",
+    ] {
+        let response = post_json(&app, "/auth/github/pat", json!({ "pat": pat })).await;
+        let (status, error, description) = error_of(response).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{pat:?}: {description}");
+        assert_eq!(error, "invalid_request", "{pat:?}");
+        assert!(description.contains("malformed"), "{description}");
+        assert!(
+            !description.contains("demo"),
+            "the token is not echoed: {description}"
+        );
+    }
+    let (_, _, description) = error_of(
+        post_json(
+            &app,
+            "/auth/github/pat",
+            json!({ "pat": "demo-pat-bob\nX" }),
+        )
+        .await,
+    )
+    .await;
+    assert!(
+        description.contains("character 13 is a control character (U+000A)"),
+        "{description}"
+    );
+}
+
+#[tokio::test]
+async fn blanks_around_a_pat_are_not_part_of_it() {
+    let app = TestApp::with_github().await;
+    let response = post_json(
+        &app,
+        "/auth/github/pat",
+        json!({ "pat": " demo-pat-bob\r\n" }),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(payload(body["token"].as_str().unwrap())["sub"], "bob");
+}
+
+#[tokio::test]
 async fn a_pat_github_rejects_is_401() {
     let app = TestApp::with_github().await;
     let response = post_json(
