@@ -172,6 +172,56 @@ async fn github_failing_on_membership_is_502_never_not_a_member() {
     assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
 }
 
+/// When GitHub's rate limit resets, as every answer of its API says.
+async fn github_rate_reset(app: &TestApp) -> String {
+    let github = app.github.as_ref().expect("an external GitHub emulator");
+    let answer = app
+        .client
+        .get(format!("{}/user", github.url()))
+        .bearer_auth("demo-pat-bob")
+        .send()
+        .await
+        .unwrap();
+    let reset: i64 = answer.headers()["x-ratelimit-reset"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    time::OffsetDateTime::from_unix_timestamp(reset)
+        .unwrap()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn githubs_rate_limit_on_membership_is_502_saying_so_and_when_it_resets() {
+    let app = TestApp::with_github().await;
+    let reset = github_rate_reset(&app).await;
+    app.emulator()
+        .set_fault(Endpoint::Membership, Fault::rate_limited());
+    let response = post_json(&app, "/auth/github/pat", json!({ "pat": "demo-pat-bob" })).await;
+    let (status, error, description) = error_of(response).await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY);
+    assert_eq!(error, "github_unavailable");
+    assert!(description.contains("GitHub rate-limited"), "{description}");
+    assert!(
+        description.contains(&format!("resets at {reset}")),
+        "{description}"
+    );
+    assert!(!description.contains("grant"), "{description}");
+
+    app.emulator()
+        .set_fault(Endpoint::Membership, Fault::status(429));
+    let response = post_json(&app, "/auth/github/pat", json!({ "pat": "demo-pat-bob" })).await;
+    let (status, error, description) = error_of(response).await;
+    assert_eq!(
+        (status, error.as_str()),
+        (StatusCode::BAD_GATEWAY, "github_unavailable")
+    );
+    assert!(description.contains("GitHub rate-limited"), "{description}");
+    assert!(!description.contains("grant"), "{description}");
+}
+
 #[tokio::test]
 async fn a_github_timeout_is_502() {
     let app =
