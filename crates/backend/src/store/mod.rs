@@ -126,7 +126,7 @@ pub struct Family {
 /// Lifetimes that decide whether a refresh token still works.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RefreshRules {
-    /// A spent token presented again within this window gets its successor, once.
+    /// A spent token presented again within this window gets its successor, however often.
     pub grace: Duration,
     /// A family unused for this long is dead.
     pub idle: Duration,
@@ -140,15 +140,15 @@ pub enum Rotation {
     /// The presented token was live: it is now spent and the caller's successor is the live
     /// token of the family, whose last use is now.
     Rotated { family: Family },
-    /// The presented token was spent less than `grace` ago and its successor had not been
-    /// replayed yet: here is the sealed successor (the caller's freshly minted one is discarded).
-    /// A second replay is [`Rotation::Reused`].
+    /// The presented token was spent at most `grace` ago: here is the sealed successor its
+    /// spending stored (the caller's freshly minted one is discarded). Every presentation inside
+    /// the window gets the same one, so concurrent refreshes of one token all end up with the
+    /// family's one live token.
     Replayed {
         family: Family,
         sealed_successor: Vec<u8>,
     },
-    /// A spent token came back after the grace window (or a second time inside it): the whole
-    /// family is now revoked.
+    /// A spent token came back after the grace window: the whole family is now revoked.
     Reused { family_id: String },
     /// Unknown token, revoked family, or a family past its idle or absolute lifetime.
     Invalid,
