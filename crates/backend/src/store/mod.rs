@@ -204,13 +204,24 @@ pub trait Store: ClusterStore + Send + Sync + 'static {
 
     // Device flow bookkeeping (RFC 8628 §3.5), per device code.
 
-    /// Records a device code we relayed, with GitHub's interval and expiry.
+    /// Records a device code we relayed, with GitHub's interval and expiry, and the scopes the
+    /// flow was started with (text the authenticator writes; the store does not interpret it).
+    /// Recording a code again replaces all three.
     async fn insert_device_code(
         &self,
         device_code: &TokenHash,
         interval: Duration,
         expires_at: OffsetDateTime,
+        scope: &str,
     ) -> Result<(), StoreError>;
+
+    /// The scopes recorded with the device code; `None` for a code never recorded by
+    /// [`Store::insert_device_code`] (first seen in a poll, or finished). Reads only, so a poll
+    /// refused for its scope leaves the code as it was.
+    async fn device_code_scope(
+        &self,
+        device_code: &TokenHash,
+    ) -> Result<Option<String>, StoreError>;
 
     /// Decides whether a poll at `now` may go to GitHub. A code we never saw is recorded with
     /// `default_interval` and proceeds. A poll sooner than the interval after the previous poll

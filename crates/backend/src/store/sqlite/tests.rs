@@ -41,6 +41,9 @@ suite_on_memory!(
     set_device_interval_changes_the_interval_in_force,
     inserting_a_device_code_again_replaces_its_interval,
     a_finished_device_code_is_forgotten,
+    a_device_code_keeps_the_scope_it_was_started_with,
+    a_device_code_first_seen_in_a_poll_or_finished_has_no_scope,
+    reading_a_device_codes_scope_does_not_count_as_a_poll,
     a_client_used_within_its_window_is_returned_and_its_window_extends,
     a_client_unused_beyond_its_window_is_gone,
     a_live_refresh_token_rotates_into_its_successor,
@@ -306,7 +309,7 @@ async fn the_database_files_hold_hashes_and_never_the_secrets() {
     store.insert_code(&code, &grant).await.unwrap();
     store.insert_pending_login(&nonce, now).await.unwrap();
     store
-        .insert_device_code(&device, Duration::from_secs(5), now)
+        .insert_device_code(&device, Duration::from_secs(5), now, "sliderule:access")
         .await
         .unwrap();
     let family = Family {
