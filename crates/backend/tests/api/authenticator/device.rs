@@ -278,6 +278,20 @@ async fn a_poll_without_a_device_code_is_400() {
 }
 
 #[tokio::test]
+async fn a_device_code_with_control_characters_reaches_github_as_a_form_value_and_is_refused() {
+    let app = TestApp::with_github().await;
+    let device = start(&app).await;
+    let mangled = format!("{}\n\u{0}x", device["device_code"].as_str().unwrap());
+    let (status, body) = poll_with(&app, json!({ "device_code": mangled })).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["status"], "error");
+    assert_eq!(
+        body["error"], "incorrect_device_code",
+        "GitHub's answer: {body}"
+    );
+}
+
+#[tokio::test]
 async fn github_failing_during_a_poll_is_502_with_a_status() {
     let app = TestApp::with_github().await;
     let device = start(&app).await;
