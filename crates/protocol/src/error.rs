@@ -51,6 +51,8 @@ pub mod codes {
     pub const INVALID_REQUEST: &str = "invalid_request";
     /// `POST /auth/github/pat` without a `pat`.
     pub const MISSING_PAT: &str = "missing_pat";
+    /// `POST /auth/github/device/poll` without a `device_code` (upstream's code).
+    pub const MISSING_DEVICE_CODE: &str = "missing_device_code";
     /// A code, refresh token or device code that is unknown, spent, expired or revoked.
     pub const INVALID_GRANT: &str = "invalid_grant";
     /// An unknown or expired OAuth client id.

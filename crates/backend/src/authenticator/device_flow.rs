@@ -6,6 +6,10 @@
 //! device code: a poll sooner than the interval gets `slow_down` without a GitHub call, so a
 //! client that re-polls in a loop cannot get the GitHub App rate-limited. A finished flow's record
 //! stays until it expires, so re-polls after a denial are throttled the same way.
+//!
+//! The scopes asked when the flow starts are recorded with the device code and bind it: the poll
+//! may ask for fewer, never for more, so whoever holds the device code cannot widen what the
+//! person asked for. Asking for none means every scope, as upstream's device flow does.
 
 use std::time::Duration;
 
@@ -13,12 +17,13 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde::Deserialize;
 use sliderule_protocol::authenticator::device::{
     DeviceCodeResponse, DevicePollFailure, DevicePollPending,
 };
-use sliderule_protocol::{Scopes, Secret};
+use sliderule_protocol::{Scopes, Secret, codes};
 
+use super::Authenticator;
+use super::device_request;
 use super::grant::Flow;
 use super::respond::no_store;
 use super::session::Session;
@@ -30,7 +35,8 @@ use crate::store::{DevicePoll, TokenHash};
 /// GitHub's default when it names no interval.
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
 
-pub async fn start(State(state): State<AppState>) -> Result<Response, ApiError> {
+pub async fn start(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+    let scope = device_request::read(&body)?.scope.unwrap_or(Scopes::ALL);
     let auth = &state.authenticator;
     let code = auth.github.request_device_code("read:org").await?;
     let now = state.clock.now();
@@ -40,6 +46,7 @@ pub async fn start(State(state): State<AppState>) -> Result<Response, ApiError> 
             &TokenHash::of(&code.device_code),
             Duration::from_secs(code.interval.max(1)),
             expires_at,
+            &scope.to_string(),
         )
         .await?;
     let verification_uri_complete = code
@@ -72,48 +79,20 @@ fn complete_uri(verification_uri: &str, user_code: &str) -> String {
     }
 }
 
-/// The poll body, read leniently: JSON or a form, `scope` optional.
-#[derive(Deserialize, Default)]
-struct PollBody {
-    #[serde(default)]
-    device_code: Option<Secret>,
-    #[serde(default)]
-    scope: Option<String>,
-}
-
-fn read_poll(body: &[u8]) -> Result<PollBody, ApiError> {
-    if let Ok(parsed) = sliderule_protocol::parse_json_body::<PollBody>(body) {
-        return Ok(parsed);
-    }
-    let mut parsed = PollBody::default();
-    for (key, value) in url::form_urlencoded::parse(body) {
-        match key.as_ref() {
-            "device_code" => parsed.device_code = Some(Secret::new(value.into_owned())),
-            "scope" => parsed.scope = Some(value.into_owned()),
-            _ => {}
-        }
-    }
-    Ok(parsed)
-}
-
 pub async fn poll(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
-    let request = read_poll(&body)?;
+    let request = device_request::read(&body)?;
     let Some(device_code) = request
         .device_code
         .filter(|code| !code.expose().trim().is_empty())
     else {
         return Err(ApiError::bad_request(
-            "missing_device_code",
+            codes::MISSING_DEVICE_CODE,
             "device_code is required",
         ));
     };
-    let requested = match request.scope.as_deref().map(str::trim) {
-        None | Some("") => Scopes::ALL,
-        Some(text) => Scopes::parse(text)
-            .map_err(|e| ApiError::bad_request("invalid_scope", e.to_string()))?,
-    };
     let auth = &state.authenticator;
     let hash = TokenHash::of(device_code.expose());
+    let granted = granted_scope(auth, &hash, request.scope).await?;
     let now = state.clock.now();
     if let DevicePoll::SlowDown { interval } =
         auth.store.device_poll(&hash, now, DEFAULT_INTERVAL).await?
@@ -125,7 +104,7 @@ pub async fn poll(State(state): State<AppState>, body: Bytes) -> Result<Response
         Err(GitHubError::Unavailable(description)) => {
             return Ok(failed(
                 StatusCode::BAD_GATEWAY,
-                "github_unavailable",
+                codes::GITHUB_UNAVAILABLE,
                 &description,
             ));
         }
@@ -140,12 +119,12 @@ pub async fn poll(State(state): State<AppState>, body: Bytes) -> Result<Response
         }
         GitHubPoll::Expired => Ok(failed(
             StatusCode::BAD_REQUEST,
-            "expired_token",
+            codes::EXPIRED_TOKEN,
             "The device code has expired; start the sign-in again",
         )),
         GitHubPoll::Denied => Ok(failed(
             StatusCode::BAD_REQUEST,
-            "access_denied",
+            codes::ACCESS_DENIED,
             "The sign-in was denied at GitHub",
         )),
         GitHubPoll::Failed { error, description } => {
@@ -157,19 +136,48 @@ pub async fn poll(State(state): State<AppState>, body: Bytes) -> Result<Response
                 Err(GitHubError::Unavailable(description)) => {
                     return Ok(failed(
                         StatusCode::BAD_GATEWAY,
-                        "github_unavailable",
+                        codes::GITHUB_UNAVAILABLE,
                         &description,
                     ));
                 }
                 Err(other) => return Err(other.into()),
             };
             auth.store.finish_device_code(&hash).await?;
-            let session = Session::new(identity, requested, Flow::Device);
+            let session = Session::new(identity, granted, Flow::Device);
             let issued = auth
                 .start_session(&state.keys.current(), &session, now)
                 .await?;
             Ok(no_store(StatusCode::OK, issued.login_success()))
         }
+    }
+}
+
+/// The scopes a poll gets: those the flow started with, or fewer if the poll asks. Asking for more
+/// is refused before the poll counts, so a corrected poll is not slowed down by the refused one.
+async fn granted_scope(
+    auth: &Authenticator,
+    device_code: &TokenHash,
+    asked: Option<Scopes>,
+) -> Result<Scopes, ApiError> {
+    let bound = match auth.store.device_code_scope(device_code).await? {
+        Some(text) => Scopes::parse(&text).map_err(|e| {
+            ApiError::internal(anyhow::anyhow!(
+                "a stored device-code scope is unreadable: {e}"
+            ))
+        })?,
+        // First seen in this poll: bound to what a flow asks by default.
+        None => Scopes::ALL,
+    };
+    match asked {
+        None => Ok(bound),
+        Some(asked) if asked.is_subset(bound) => Ok(asked),
+        Some(asked) => Err(ApiError::bad_request(
+            codes::INVALID_SCOPE,
+            format!(
+                "scope \"{asked}\" asks for more than this device code was started with \
+                 (\"{bound}\"); a poll may ask for fewer scopes, not more"
+            ),
+        )),
     }
 }
 

@@ -9,6 +9,7 @@ mod basic_login;
 mod browser_login;
 mod clients;
 mod device_flow;
+mod device_request;
 mod form;
 pub mod grant;
 pub mod housekeeping;

@@ -1,10 +1,11 @@
 //! Refresh-token rotation (authenticator.md, "Refresh and revocation").
 //!
-//! Each use spends the presented token and returns a successor. A client that lost the response
-//! may retry within the grace window and gets the same successor once; for that the successor is
-//! kept sealed with AES-256-GCM under a key derived from the presented token, so the database never
-//! holds a usable token and only the holder of the old token can open it. Any other reuse revokes
-//! the family. Membership is re-checked with the service token when one is configured, so someone
+//! Each use spends the presented token and returns a successor. Within the grace window, every
+//! further presentation of the spent token (a client retrying after a lost response, several tabs
+//! refreshing at once) gets that same successor; for that the successor is kept sealed with
+//! AES-256-GCM under a key derived from the presented token, so the database never holds a usable
+//! token and only the holder of the old token can open it. A reuse after the window revokes the
+//! family. Membership is re-checked with the service token when one is configured, so someone
 //! removed from the organization loses member access at their next refresh.
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};

@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use reqwest::{RequestBuilder, Response, StatusCode, header};
 use serde::Deserialize;
 
+use super::rate_limit::rate_limited;
 use super::{DeviceCode, DevicePoll, GitHub, GitHubError, GitHubToken, GitHubUser, Membership};
 use crate::config::{GithubConfig, Secret};
 
@@ -162,6 +163,15 @@ async fn send(request: RequestBuilder, what: &str) -> Result<Response, GitHubErr
 }
 
 fn transport_error(what: &str, error: &reqwest::Error) -> GitHubError {
+    if error.is_builder() {
+        // Nothing was sent: a token that cannot be a header value (reqwest's error names the
+        // URL and the failing part, never the header's value).
+        tracing::error!(%error, what, "a request to GitHub could not be built");
+        return GitHubError::Unavailable(format!(
+            "The request to GitHub for {what} could not be made: a token or address it needs is \
+             malformed"
+        ));
+    }
     let reason = if error.is_timeout() {
         "did not answer in time".to_owned()
     } else if error.is_connect() {
@@ -175,17 +185,13 @@ fn transport_error(what: &str, error: &reqwest::Error) -> GitHubError {
 }
 
 fn unexpected_status(what: &str, response: &Response) -> GitHubError {
-    let status = response.status();
-    let rate_limited = response
-        .headers()
-        .get("x-ratelimit-remaining")
-        .is_some_and(|v| v == "0");
-    let reason = if rate_limited || status == StatusCode::TOO_MANY_REQUESTS {
-        "GitHub's rate limit was reached".to_owned()
-    } else {
-        format!("GitHub answered HTTP {}", status.as_u16())
-    };
-    GitHubError::Unavailable(format!("{reason} during {what}; please try again later"))
+    if let Some(limited) = rate_limited(what, response) {
+        return limited;
+    }
+    GitHubError::Unavailable(format!(
+        "GitHub answered HTTP {} during {what}; please try again later",
+        response.status().as_u16()
+    ))
 }
 
 /// GitHub's own message, for the description; bounded so a huge page cannot become our error.
@@ -307,6 +313,10 @@ impl GitHub for HttpGitHub {
         let what = format!("the membership check in {org}");
         let path = format!("/orgs/{org}/memberships/{login}");
         let response = send(self.api(token, &path), &what).await?;
+        // Before the 403 arm: GitHub's rate limit is a 403 too, and no permissions problem.
+        if let Some(limited) = rate_limited(&what, &response) {
+            return Err(limited);
+        }
         match response.status() {
             StatusCode::OK => {
                 let answer: MembershipAnswer = response.json().await.map_err(|e| {

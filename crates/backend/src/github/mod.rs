@@ -9,6 +9,7 @@
 //! silent downgrade to "not a member".
 
 mod http;
+mod rate_limit;
 
 use async_trait::async_trait;
 

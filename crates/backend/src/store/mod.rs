@@ -127,7 +127,7 @@ pub struct Family {
 /// Lifetimes that decide whether a refresh token still works.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RefreshRules {
-    /// A spent token presented again within this window gets its successor, once.
+    /// A spent token presented again within this window gets its successor, however often.
     pub grace: Duration,
     /// A family unused for this long is dead.
     pub idle: Duration,
@@ -141,15 +141,15 @@ pub enum Rotation {
     /// The presented token was live: it is now spent and the caller's successor is the live
     /// token of the family, whose last use is now.
     Rotated { family: Family },
-    /// The presented token was spent less than `grace` ago and its successor had not been
-    /// replayed yet: here is the sealed successor (the caller's freshly minted one is discarded).
-    /// A second replay is [`Rotation::Reused`].
+    /// The presented token was spent at most `grace` ago: here is the sealed successor its
+    /// spending stored (the caller's freshly minted one is discarded). Every presentation inside
+    /// the window gets the same one, so concurrent refreshes of one token all end up with the
+    /// family's one live token.
     Replayed {
         family: Family,
         sealed_successor: Vec<u8>,
     },
-    /// A spent token came back after the grace window (or a second time inside it): the whole
-    /// family is now revoked.
+    /// A spent token came back after the grace window: the whole family is now revoked.
     Reused { family_id: String },
     /// Unknown token, revoked family, or a family past its idle or absolute lifetime.
     Invalid,
@@ -205,13 +205,24 @@ pub trait Store: ClusterStore + Send + Sync + 'static {
 
     // Device flow bookkeeping (RFC 8628 §3.5), per device code.
 
-    /// Records a device code we relayed, with GitHub's interval and expiry.
+    /// Records a device code we relayed, with GitHub's interval and expiry, and the scopes the
+    /// flow was started with (text the authenticator writes; the store does not interpret it).
+    /// Recording a code again replaces all three.
     async fn insert_device_code(
         &self,
         device_code: &TokenHash,
         interval: Duration,
         expires_at: OffsetDateTime,
+        scope: &str,
     ) -> Result<(), StoreError>;
+
+    /// The scopes recorded with the device code; `None` for a code never recorded by
+    /// [`Store::insert_device_code`] (first seen in a poll, or finished). Reads only, so a poll
+    /// refused for its scope leaves the code as it was.
+    async fn device_code_scope(
+        &self,
+        device_code: &TokenHash,
+    ) -> Result<Option<String>, StoreError>;
 
     /// Decides whether a poll at `now` may go to GitHub. A code we never saw is recorded with
     /// `default_interval` and proceeds. A poll sooner than the interval after the previous poll

@@ -237,9 +237,20 @@ impl Store for SqliteStore {
         device_code: &TokenHash,
         interval: Duration,
         expires_at: OffsetDateTime,
+        scope: &str,
     ) -> Result<(), StoreError> {
+        let (device_code, scope) = (device_code.clone(), scope.to_owned());
+        self.write(move |tx| device::insert(tx, &device_code, interval, expires_at, &scope))
+            .await
+    }
+
+    async fn device_code_scope(
+        &self,
+        device_code: &TokenHash,
+    ) -> Result<Option<String>, StoreError> {
         let device_code = device_code.clone();
-        self.write(move |tx| device::insert(tx, &device_code, interval, expires_at))
+        // A single SELECT: no transaction needed to read a consistent row.
+        self.with_conn(move |conn| device::scope(conn, &device_code))
             .await
     }
 

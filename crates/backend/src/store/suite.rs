@@ -44,6 +44,9 @@ const RULES: RefreshRules = RefreshRules {
 
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
 
+/// What the authenticator writes as a device code's scope; the store keeps it as text.
+const SCOPE: &str = "sliderule:access provisioner:access";
+
 fn secs(n: u64) -> Duration {
     Duration::from_secs(n)
 }

@@ -252,6 +252,17 @@ async fn other_pat_logins(backend: &Backend, github: &Emulator, secrets: &mut Se
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     secrets.add("a wrong PAT", "ghp_wrong");
 
+    // Refused before GitHub is asked; the log says why, without the token.
+    let (status, body) = backend
+        .post_json(
+            "/auth/github/pat",
+            json!({ "pat": "ghp_malformed7c1d\nsecond-line-e94b" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    secrets.add("a malformed PAT, first line", "ghp_malformed7c1d");
+    secrets.add("a malformed PAT, second line", "second-line-e94b");
+
     let oauth_token = github.issue_token("carol").expect("carol is seeded");
     secrets.add("GitHub OAuth token of carol", &oauth_token);
     let (status, body) = backend
@@ -468,6 +479,10 @@ async fn no_secret_of_any_sign_in_flow_appears_in_the_debug_log() {
         "request lines are captured"
     );
     assert!(log.contains("\"path\":\"/auth/github/device/poll\""));
+    assert!(
+        log.contains("malformed token") && log.contains("U+000A"),
+        "the cause of a refused PAT is logged"
+    );
     assert!(
         log.contains("\"level\":\"DEBUG\""),
         "RUST_LOG=debug applies"

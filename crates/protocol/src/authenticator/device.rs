@@ -9,7 +9,8 @@ use crate::authenticator::LoginSuccess;
 use crate::marker::{Failed, Pending};
 use crate::{Scopes, Secret};
 
-/// Optional body of `POST /auth/github/device`: the scopes wanted (default: all).
+/// Optional body of `POST /auth/github/device`: the scopes wanted (default: all). They bind the
+/// device code: its poll may ask for fewer, never for more.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeviceCodeRequest {
     /// Space-separated scopes.
@@ -40,7 +41,7 @@ pub struct DeviceCodeResponse {
 pub struct DevicePollRequest {
     /// The device code from [`DeviceCodeResponse`].
     pub device_code: Secret,
-    /// Space-separated scopes (default: all).
+    /// Space-separated scopes, at most those the flow was started with (default: those).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<Scopes>,
 }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use time::OffsetDateTime;
 
 use super::{duration_ms, duration_of, millis};
@@ -18,18 +18,37 @@ pub(super) fn insert(
     device_code: &TokenHash,
     interval: Duration,
     expires_at: OffsetDateTime,
+    scope: &str,
 ) -> Result<(), StoreError> {
     tx.execute(
-        "INSERT INTO device_codes (device_code_hash, interval_ms, expires_at) VALUES (?1, ?2, ?3)
+        "INSERT INTO device_codes (device_code_hash, interval_ms, expires_at, scope)
+         VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (device_code_hash) DO UPDATE
-           SET interval_ms = excluded.interval_ms, expires_at = excluded.expires_at",
+           SET interval_ms = excluded.interval_ms, expires_at = excluded.expires_at,
+               scope = excluded.scope",
         params![
             device_code.as_str(),
             duration_ms(interval),
-            millis(expires_at)
+            millis(expires_at),
+            scope
         ],
     )?;
     Ok(())
+}
+
+/// The scope recorded with the code, if it was recorded by [`insert`].
+pub(super) fn scope(
+    conn: &Connection,
+    device_code: &TokenHash,
+) -> Result<Option<String>, StoreError> {
+    let scope: Option<Option<String>> = conn
+        .query_row(
+            "SELECT scope FROM device_codes WHERE device_code_hash = ?1",
+            params![device_code.as_str()],
+            |row| row.get(0),
+        )
+        .optional()?;
+    Ok(scope.flatten())
 }
 
 /// Decides a poll at `now`.

@@ -1,7 +1,7 @@
 //! Refresh-token families and their rotation (RFC 9700 §4.14): each use of a refresh token spends
 //! it and issues a successor; a spent token presented again means it leaked, so the whole family
-//! is revoked, except once inside a short grace window, where the client most likely lost the
-//! response and gets the same successor again.
+//! is revoked, except inside a short grace window, where the client most likely lost the response
+//! or several of its tabs refreshed at once, and every presentation gets the same successor.
 
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use time::OffsetDateTime;
@@ -53,12 +53,12 @@ impl FamilyRow {
     }
 }
 
-/// A token row as stored.
+/// A token row as stored. (Its `replayed` column is no longer read: a replay is not limited to
+/// one.)
 struct TokenRow {
     family_id: String,
     spent_at: Option<i64>,
     sealed_successor: Option<Vec<u8>>,
-    replayed: bool,
 }
 
 pub(super) fn create_family(
@@ -132,7 +132,7 @@ pub(super) fn rotate(
 fn load_token(tx: &Transaction<'_>, token: &TokenHash) -> Result<Option<TokenRow>, StoreError> {
     Ok(tx
         .query_row(
-            "SELECT family_id, spent_at, sealed_successor, replayed
+            "SELECT family_id, spent_at, sealed_successor
              FROM refresh_tokens WHERE token_hash = ?1",
             params![token.as_str()],
             |row| {
@@ -140,7 +140,6 @@ fn load_token(tx: &Transaction<'_>, token: &TokenHash) -> Result<Option<TokenRow
                     family_id: row.get(0)?,
                     spent_at: row.get(1)?,
                     sealed_successor: row.get(2)?,
-                    replayed: row.get::<_, i64>(3)? != 0,
                 })
             },
         )
@@ -195,8 +194,10 @@ fn rotate_live(
     })
 }
 
-/// The presented token was spent: a retry inside the grace window gets its successor once;
-/// anything else is reuse and revokes the family.
+/// The presented token was spent: every presentation inside the grace window gets its successor
+/// (racing tabs and retries all end up with the one live token, and nothing is written, so the
+/// order they are decided in does not matter); a presentation after it is reuse and revokes the
+/// family.
 fn replay_or_revoke(
     tx: &Transaction<'_>,
     request: &RotationRequest,
@@ -205,14 +206,7 @@ fn replay_or_revoke(
     family: FamilyRow,
 ) -> Result<Rotation, StoreError> {
     let in_grace = !elapsed_beyond(request.now, spent_at, duration_ms(request.rules.grace));
-    if in_grace
-        && !token.replayed
-        && let Some(sealed_successor) = token.sealed_successor
-    {
-        tx.execute(
-            "UPDATE refresh_tokens SET replayed = 1 WHERE token_hash = ?1",
-            params![request.presented.as_str()],
-        )?;
+    if in_grace && let Some(sealed_successor) = token.sealed_successor {
         return Ok(Rotation::Replayed {
             family: family.into_family()?,
             sealed_successor,

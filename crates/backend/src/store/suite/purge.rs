@@ -16,7 +16,7 @@ pub(crate) async fn purge_deletes_what_expired_and_keeps_what_lives(store: &dyn 
         .await
         .unwrap();
     store
-        .insert_device_code(&hash("dev-old"), secs(5), now - secs(1))
+        .insert_device_code(&hash("dev-old"), secs(5), now - secs(1), SCOPE)
         .await
         .unwrap();
     store
@@ -50,7 +50,7 @@ pub(crate) async fn purge_deletes_what_expired_and_keeps_what_lives(store: &dyn 
         .await
         .unwrap();
     store
-        .insert_device_code(&hash("dev-new"), secs(5), now + secs(60))
+        .insert_device_code(&hash("dev-new"), secs(5), now + secs(60), SCOPE)
         .await
         .unwrap();
     store

@@ -323,6 +323,45 @@ async fn forged_and_broken_tokens_are_refused_with_401() {
     assert_eq!(status, StatusCode::UNAUTHORIZED, "no token at all");
 }
 
+/// `method path` with every value of `authorizations` as its own `Authorization` header.
+async fn with_authorizations(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    authorizations: &[&str],
+) -> reqwest::Response {
+    let mut request = app.client.request(method, app.url(path)).body("{}");
+    for value in authorizations {
+        request = request.header(header::AUTHORIZATION, *value);
+    }
+    request.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn two_authorization_headers_are_400_on_every_endpoint_that_reads_one() {
+    let app = TestApp::spawn().await;
+    let bearer = format!("Bearer {}", pat_login(&app, "bob").await.token);
+    let endpoints = [
+        (reqwest::Method::GET, "/auth/userinfo"),
+        (reqwest::Method::POST, "/provisioner/info"),
+    ];
+    for (method, path) in endpoints {
+        let one = with_authorizations(&app, method.clone(), path, &[&bearer]).await;
+        assert_eq!(one.status(), StatusCode::OK, "{path} with one header");
+        for second in [bearer.as_str(), "Bearer not-a-token", "Basic Ym9iOmJvYg=="] {
+            let response =
+                with_authorizations(&app, method.clone(), path, &[&bearer, second]).await;
+            let (status, error, description) = error_of(response).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {description}");
+            assert_eq!(error, "invalid_request", "{path}");
+            assert!(
+                description.contains("several Authorization headers"),
+                "{description}"
+            );
+        }
+    }
+}
+
 // --- CORS ---
 
 #[tokio::test]

@@ -142,6 +142,32 @@ async fn github_cancel_returns_the_error_to_the_client() {
     assert!(query(&back, "code").is_none());
 }
 
+#[tokio::test]
+async fn a_code_with_control_characters_reaches_github_as_a_form_value_and_is_refused() {
+    let app = TestApp::with_github().await;
+    let client = register(&app, REDIRECT, None).await;
+    let start = app
+        .get(&authorize_path(&client, REDIRECT, "st", None))
+        .await;
+    let state = query(&location(&start), "state").unwrap();
+    let response = app
+        .get(&format!(
+            "/auth/github/callback?code={}&state={}",
+            urlencode("0123\n\u{0}abcd"),
+            urlencode(&state)
+        ))
+        .await;
+    let back = location(&response);
+    assert!(back.as_str().starts_with(REDIRECT));
+    // GitHub's refusal of the code, not "GitHub is unavailable".
+    assert_eq!(query(&back, "error").as_deref(), Some("access_denied"));
+    let description = query(&back, "error_description").unwrap();
+    assert!(
+        description.contains("bad_verification_code"),
+        "{description}"
+    );
+}
+
 pub fn urlencode(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }

@@ -91,6 +91,56 @@ async fn a_missing_or_blank_pat_is_refused_as_missing_pat() {
 }
 
 #[tokio::test]
+async fn a_pat_with_control_characters_or_blanks_is_400_without_asking_github() {
+    let app = TestApp::with_github().await;
+    // Were GitHub asked, the answer would be a 502.
+    app.emulator().set_fault(Endpoint::User, Fault::status(500));
+    for pat in [
+        "demo-pat-bob\nX",
+        "demo-pat-bob\u{0}",
+        "demo-pat-\u{7f}bob",
+        "demo pat",
+    ] {
+        let response = post_json(&app, "/auth/github/pat", json!({ "pat": pat })).await;
+        let (status, error, description) = error_of(response).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{pat:?}: {description}");
+        assert_eq!(error, "invalid_request", "{pat:?}");
+        assert!(description.contains("malformed"), "{description}");
+        assert!(
+            !description.contains("demo"),
+            "the token is not echoed: {description}"
+        );
+    }
+    let (_, _, description) = error_of(
+        post_json(
+            &app,
+            "/auth/github/pat",
+            json!({ "pat": "demo-pat-bob\nX" }),
+        )
+        .await,
+    )
+    .await;
+    assert!(
+        description.contains("character 13 is a control character (U+000A)"),
+        "{description}"
+    );
+}
+
+#[tokio::test]
+async fn blanks_around_a_pat_are_not_part_of_it() {
+    let app = TestApp::with_github().await;
+    let response = post_json(
+        &app,
+        "/auth/github/pat",
+        json!({ "pat": " demo-pat-bob\r\n" }),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(payload(body["token"].as_str().unwrap())["sub"], "bob");
+}
+
+#[tokio::test]
 async fn a_pat_github_rejects_is_401() {
     let app = TestApp::with_github().await;
     let response = post_json(
@@ -120,6 +170,56 @@ async fn github_failing_on_membership_is_502_never_not_a_member() {
         .set_fault(Endpoint::Membership, Fault::rate_limited());
     let response = post_json(&app, "/auth/github/pat", json!({ "pat": "demo-pat-bob" })).await;
     assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+}
+
+/// When GitHub's rate limit resets, as every answer of its API says.
+async fn github_rate_reset(app: &TestApp) -> String {
+    let github = app.github.as_ref().expect("an external GitHub emulator");
+    let answer = app
+        .client
+        .get(format!("{}/user", github.url()))
+        .bearer_auth("demo-pat-bob")
+        .send()
+        .await
+        .unwrap();
+    let reset: i64 = answer.headers()["x-ratelimit-reset"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    time::OffsetDateTime::from_unix_timestamp(reset)
+        .unwrap()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn githubs_rate_limit_on_membership_is_502_saying_so_and_when_it_resets() {
+    let app = TestApp::with_github().await;
+    let reset = github_rate_reset(&app).await;
+    app.emulator()
+        .set_fault(Endpoint::Membership, Fault::rate_limited());
+    let response = post_json(&app, "/auth/github/pat", json!({ "pat": "demo-pat-bob" })).await;
+    let (status, error, description) = error_of(response).await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY);
+    assert_eq!(error, "github_unavailable");
+    assert!(description.contains("GitHub rate-limited"), "{description}");
+    assert!(
+        description.contains(&format!("resets at {reset}")),
+        "{description}"
+    );
+    assert!(!description.contains("grant"), "{description}");
+
+    app.emulator()
+        .set_fault(Endpoint::Membership, Fault::status(429));
+    let response = post_json(&app, "/auth/github/pat", json!({ "pat": "demo-pat-bob" })).await;
+    let (status, error, description) = error_of(response).await;
+    assert_eq!(
+        (status, error.as_str()),
+        (StatusCode::BAD_GATEWAY, "github_unavailable")
+    );
+    assert!(description.contains("GitHub rate-limited"), "{description}");
+    assert!(!description.contains("grant"), "{description}");
 }
 
 #[tokio::test]

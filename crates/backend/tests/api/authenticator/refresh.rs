@@ -67,18 +67,54 @@ async fn the_token_endpoint_also_rotates_refresh_tokens() {
 }
 
 #[tokio::test]
-async fn a_retry_inside_the_grace_window_gets_the_same_successor_once() {
+async fn every_retry_inside_the_grace_window_gets_the_same_successor() {
     let app = TestApp::with_github().await;
     let login = pat_login(&app, "bob").await;
     let first = refreshed(&app, &login.refresh_token).await;
-    app.clock.advance(Duration::from_secs(2));
-    let retry = refreshed(&app, &login.refresh_token).await;
-    assert_eq!(retry["refresh_token"], first["refresh_token"]);
-    assert_eq!(retry["access_token"], first["access_token"]);
+    for _ in 0..3 {
+        app.clock.advance(Duration::from_secs(1));
+        let retry = refreshed(&app, &login.refresh_token).await;
+        assert_eq!(retry["refresh_token"], first["refresh_token"]);
+        assert_eq!(retry["access_token"], first["access_token"]);
+    }
+    // The successor is still the session's live token.
+    refreshed(&app, first["refresh_token"].as_str().unwrap()).await;
+}
 
+#[tokio::test]
+async fn concurrent_refreshes_of_one_token_all_get_its_successor_and_the_session_lives_on() {
+    const TABS: usize = 20;
+    let app = TestApp::with_github().await;
+    let login = pat_login(&app, "bob").await;
+    let mut tabs = tokio::task::JoinSet::new();
+    for _ in 0..TABS {
+        let request = app
+            .client
+            .post(app.url("/auth/refresh"))
+            .json(&json!({ "refresh_token": login.refresh_token }));
+        tabs.spawn(async move {
+            let response = request.send().await.expect("request is sent");
+            let status = response.status();
+            (status, response.json::<Value>().await.expect("JSON body"))
+        });
+    }
+    let answers = tabs.join_all().await;
+
+    let (_, first) = &answers[0];
+    for (status, body) in &answers {
+        assert_eq!(*status, StatusCode::OK, "{body}");
+        assert_eq!(body["refresh_token"], first["refresh_token"]);
+        assert_eq!(body["access_token"], first["access_token"]);
+    }
+    let successor = first["refresh_token"].as_str().unwrap();
+    assert_ne!(successor, login.refresh_token);
+    let next = refreshed(&app, successor).await;
+
+    // After the window, the spent token is reuse again, and ends the session.
+    app.clock.advance(Duration::from_secs(6));
     let description = refused(&app, &login.refresh_token).await;
     assert!(description.contains("revoked"), "{description}");
-    refused(&app, first["refresh_token"].as_str().unwrap()).await;
+    refused(&app, next["refresh_token"].as_str().unwrap()).await;
 }
 
 #[tokio::test]
