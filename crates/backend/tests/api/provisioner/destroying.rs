@@ -8,8 +8,7 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use sliderule_backend::clock::Clock as _;
-use sliderule_backend::store::{ClusterPhase, DestroyIntent};
+use sliderule_backend::store::ClusterPhase;
 use sliderule_protocol::ClusterName;
 
 use super::reaper::replica;
@@ -185,21 +184,7 @@ async fn a_crash_between_the_intent_and_the_delete_still_ends_with_the_stack_gon
     let bob = member(&app, "bob");
     deploy(&app, &bob, "bob", 1, 60).await;
     until_state(&app, &bob, "bob", "RUNNING").await;
-    // What a process leaves when it dies right after recording the destroy: the intent, and a
-    // stack nobody asked to delete.
-    let store = &app.state.provisioner.store;
-    let now = app.clock.now();
-    let mut record = store.cluster("bob").await.unwrap().unwrap();
-    record.deadline = None;
-    record.destroy = Some(DestroyIntent {
-        requested_at: now,
-        requested_by: "bob".into(),
-        issued_at: None,
-        failures: 0,
-        last_error: None,
-        next_at: now,
-    });
-    store.update_cluster(&record).await.unwrap().unwrap();
+    crashed_after_recording_a_destroy(&app, "bob").await;
     assert_eq!(status(&app, &bob, "bob").await["destroy_pending"], true);
 
     // Another process (a restart, or a replica) sweeps.

@@ -108,26 +108,8 @@ async fn a_destroy_recorded_just_before_a_crash_is_carried_out_on_cloudformation
     let bob = member(&app, "bob");
     deploy(&app, &bob, "bob", 1, 30).await;
     until_state(&app, &bob, "bob", "RUNNING").await;
-    // What a process leaves when it dies right after recording a destroy: the intent, and a
-    // stack nobody asked CloudFormation to delete.
+    crashed_after_recording_a_destroy(&app, "bob").await;
     let provisioner = &app.state.provisioner;
-    let now = sliderule_backend::clock::Clock::now(provisioner.clock.as_ref());
-    let mut record = provisioner.store.cluster("bob").await.unwrap().unwrap();
-    record.deadline = None;
-    record.destroy = Some(sliderule_backend::store::DestroyIntent {
-        requested_at: now,
-        requested_by: "bob".into(),
-        issued_at: None,
-        failures: 0,
-        last_error: None,
-        next_at: now,
-    });
-    provisioner
-        .store
-        .update_cluster(&record)
-        .await
-        .unwrap()
-        .unwrap();
     let pending = status(&app, &bob, "bob").await;
     assert_eq!(
         (

@@ -187,3 +187,25 @@ impl Cloud for Faulty {
         self.inner.managed_stacks().await
     }
 }
+
+/// Leaves what a process leaves when it dies right after recording a destroy of `cluster`: the
+/// intent in its record, and a stack nobody asked the cloud to delete.
+pub async fn crashed_after_recording_a_destroy(app: &TestApp, cluster: &str) {
+    let store = &app.state.provisioner.store;
+    let now = app.clock.now();
+    let mut record = store.cluster(cluster).await.unwrap().expect("a record");
+    record.deadline = None;
+    record.destroy = Some(sliderule_backend::store::DestroyIntent {
+        requested_at: now,
+        requested_by: cluster.into(),
+        issued_at: None,
+        failures: 0,
+        last_error: None,
+        next_at: now,
+    });
+    store
+        .update_cluster(&record)
+        .await
+        .unwrap()
+        .expect("no writer in between");
+}
