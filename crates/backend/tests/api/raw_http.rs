@@ -10,7 +10,7 @@ use sliderule_protocol::codes;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, TestConfig};
 
 /// Every read of a test waits at most this long: a server that never answers fails the test.
 const PATIENCE: Duration = Duration::from_secs(10);
@@ -174,4 +174,81 @@ async fn a_declared_length_over_the_limit_says_the_connection_closes() {
     assert_eq!(response.status, 413);
     assert_eq!(response.envelope().0, codes::PAYLOAD_TOO_LARGE);
     assert!(response.closes(), "the body is never read");
+}
+
+/// An app allowing one sign-in at once from an address, and a connection whose first sign-in
+/// has spent it.
+async fn spent_rate_limit() -> (TestApp, BufReader<TcpStream>) {
+    let app = TestApp::spawn_with(TestConfig {
+        values: vec![
+            ("authenticator.rate_limit_burst", toml::Value::Integer(1)),
+            ("authenticator.rate_limit_per_sec", toml::Value::Integer(1)),
+        ],
+        ..Default::default()
+    })
+    .await;
+    let mut connection = BufReader::new(connect(&app).await);
+    connection
+        .get_mut()
+        .write_all(sign_in_head().as_bytes())
+        .await
+        .unwrap();
+    connection.get_mut().write_all(b"{}").await.unwrap();
+    let first = read_response(&mut connection).await.expect("an answer");
+    assert_eq!(first.status, 400, "the one allowed request");
+    (app, connection)
+}
+
+fn sign_in_head() -> String {
+    "POST /auth/github/pat HTTP/1.1\r\nHost: localhost\r\nContent-Length: 2\r\n\r\n".to_owned()
+}
+
+const HEALTH: &[u8] = b"GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n";
+
+#[tokio::test]
+async fn a_rate_limited_sign_in_whose_body_follows_its_headers_keeps_the_connection() {
+    let (_app, mut connection) = spent_rate_limit().await;
+    // As Python's `requests` does: the headers, then the body in a write of its own.
+    let socket = connection.get_mut();
+    socket.write_all(sign_in_head().as_bytes()).await.unwrap();
+    socket.flush().await.unwrap();
+    socket.write_all(b"{}").await.unwrap();
+    let refused = read_response(&mut connection).await.expect("an answer");
+    assert_eq!(refused.status, 429);
+    assert_eq!(refused.envelope().0, codes::RATE_LIMITED);
+    assert!(
+        !refused.closes(),
+        "the body was read: {:?}",
+        refused.headers
+    );
+
+    connection.get_mut().write_all(HEALTH).await.unwrap();
+    let next = read_response(&mut connection)
+        .await
+        .expect("the connection still serves");
+    assert_eq!(next.status, 200);
+}
+
+#[tokio::test]
+async fn a_client_that_waits_for_the_429_before_its_body_is_told_or_can_go_on() {
+    let (_app, mut connection) = spent_rate_limit().await;
+    connection
+        .get_mut()
+        .write_all(sign_in_head().as_bytes())
+        .await
+        .unwrap();
+    let refused = read_response(&mut connection).await.expect("an answer");
+    assert_eq!(refused.status, 429);
+    if refused.closes() {
+        return;
+    }
+    // Not told the connection ends: then it must carry the body and the next request.
+    let socket = connection.get_mut();
+    let _ = socket.write_all(b"{}").await;
+    let _ = socket.write_all(HEALTH).await;
+    let next = read_response(&mut connection).await;
+    assert!(
+        next.is_some_and(|r| r.status == 200),
+        "the 429 kept the connection open in name only"
+    );
 }
