@@ -252,3 +252,65 @@ async fn a_client_that_waits_for_the_429_before_its_body_is_told_or_can_go_on() 
         "the 429 kept the connection open in name only"
     );
 }
+
+#[tokio::test]
+async fn conflicting_content_lengths_are_400_with_the_envelope() {
+    let app = TestApp::spawn().await;
+    let response = exchange(
+        &app,
+        b"POST /provisioner/status HTTP/1.1\r\nHost: localhost\r\nContent-Length: 2\r\n\
+          Content-Length: 3\r\n\r\n{}",
+    )
+    .await;
+    assert_eq!(response.status, 400);
+    let (error, description) = response.envelope();
+    assert_eq!(error, codes::INVALID_REQUEST);
+    assert!(description.contains("Content-Length"), "{description}");
+    assert!(response.closes());
+}
+
+#[tokio::test]
+async fn a_negative_content_length_is_400_with_the_envelope() {
+    let app = TestApp::spawn().await;
+    let response = exchange(
+        &app,
+        b"POST /auth/github/pat HTTP/1.1\r\nHost: localhost\r\nContent-Length: -1\r\n\r\n",
+    )
+    .await;
+    assert_eq!(response.status, 400);
+    assert_eq!(response.envelope().0, codes::INVALID_REQUEST);
+    assert!(response.closes());
+}
+
+#[tokio::test]
+async fn a_thousand_headers_are_431_with_the_envelope() {
+    let app = TestApp::spawn().await;
+    let mut request = String::from("GET /health HTTP/1.1\r\nHost: localhost\r\n");
+    for i in 0..1000 {
+        request.push_str(&format!("X-Probe-{i}: {i}\r\n"));
+    }
+    request.push_str("\r\n");
+    let response = exchange(&app, request.as_bytes()).await;
+    assert_eq!(response.status, 431);
+    let (error, description) = response.envelope();
+    assert_eq!(error, codes::HEADERS_TOO_LARGE);
+    assert!(description.contains("100"), "{description}");
+    assert!(response.closes());
+}
+
+#[tokio::test]
+async fn requests_on_one_connection_are_answered_in_turn() {
+    let app = TestApp::spawn().await;
+    let mut connection = BufReader::new(connect(&app).await);
+    // Pipelined: both written before either is answered.
+    connection
+        .get_mut()
+        .write_all(&[HEALTH, HEALTH].concat())
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        let response = read_response(&mut connection).await.expect("an answer");
+        assert_eq!(response.status, 200);
+        assert!(!response.closes());
+    }
+}
