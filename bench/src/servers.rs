@@ -176,6 +176,9 @@ fn config_values(data: &Path, dist: &Path, github: &str) -> Vec<(&'static str, t
         ("github.api_url", text(github)),
         ("github.client_id", text(CLIENT_ID)),
         ("github.client_secret", text(CLIENT_SECRET)),
+        // Sign-in is measured, not clusters: no CloudFormation driver (whose template would need
+        // a network in provisioner.parameters) and no AWS calls at start.
+        ("provisioner.cloud", text("simulated")),
         (
             "authenticator.rate_limit_burst",
             toml::Value::Integer(NO_RATE_LIMIT),

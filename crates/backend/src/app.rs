@@ -93,9 +93,14 @@ impl AppState {
             }
             _ => local_addr,
         };
+        let own_chain = match emulator {
+            Some(_) => crate::demo::own_certificate_chain(&config)?,
+            None => None,
+        };
         let github: Arc<dyn GitHub> = Arc::new(HttpGitHub::resolving(
             &github_config,
             own_host.as_deref().map(|host| (host, loopback)),
+            own_chain.as_deref(),
         )?);
         let authenticator = Authenticator::new(
             &config,

@@ -1,5 +1,6 @@
 //! Demo mode's GitHub: the emulator mounted in-process under `/_github/`, seeded with the demo
-//! users (or `--github-seed`), and the backend's GitHub client pointed at it.
+//! users (or `--github-seed`), and the backend's GitHub client pointed at it (trusting the
+//! demo's own certificate chain when it serves HTTPS).
 
 use github_emulator::{Emulator, Membership, Seed};
 
@@ -19,6 +20,28 @@ pub fn load_seed(config: &Config) -> Result<Seed, ConfigError> {
 
 pub fn emulator(seed: Seed) -> Emulator {
     Emulator::new(seed)
+}
+
+/// The demo's own TLS certificate chain (PEM), when it serves HTTPS.
+///
+/// The demo's GitHub calls go to its own public URL, so they meet its own certificate: one from
+/// a private CA would be refused (and no one could sign in) unless the operator also put that CA
+/// in the system's trust store. The demo trusts the chain it serves instead.
+pub fn own_certificate_chain(config: &Config) -> Result<Option<Vec<u8>>, ConfigError> {
+    let Some(path) = config
+        .server
+        .tls_cert_file
+        .as_ref()
+        .filter(|_| config.server.tls())
+    else {
+        return Ok(None);
+    };
+    std::fs::read(path).map(Some).map_err(|e| {
+        ConfigError::new(
+            "server.tls_cert_file",
+            format!("cannot read {}: {e}", path.display()),
+        )
+    })
 }
 
 /// One line per seeded user, for the demo's start-up banner.

@@ -5,6 +5,8 @@
 //! future completes, then lets requests in flight finish within the configured grace period.
 //! With `server.tls_cert_file` and `server.tls_key_file` it serves HTTPS itself (see [`tls`]).
 
+mod connections;
+mod protocol_errors;
 mod tls;
 
 use std::future::Future;
@@ -13,7 +15,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::ServiceExt;
 use axum::extract::Request;
 use tokio::net::TcpListener;
 use tower::Layer;
@@ -151,24 +152,10 @@ impl Application {
             tracing::info!("shutting down: finishing requests in flight");
             notify.notify_one();
         };
-        let server: std::pin::Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>> =
-            match self.tls {
-                None => {
-                    let server = axum::serve(
-                        self.listener,
-                        app.into_make_service_with_connect_info::<SocketAddr>(),
-                    )
-                    .with_graceful_shutdown(signal);
-                    Box::pin(async move { server.await.context("server failed") })
-                }
-                Some(acceptor) => Box::pin(async move {
-                    tls::serve(self.listener, acceptor, app, signal).await;
-                    Ok(())
-                }),
-            };
+        let server = connections::serve(self.listener, self.tls, app, signal);
 
         tokio::select! {
-            result = server => result.context("server failed"),
+            () = server => Ok(()),
             () = async { stopping.notified().await; tokio::time::sleep(grace).await } => {
                 tracing::warn!(grace_secs = grace.as_secs(), "requests still in flight after the grace period; stopping");
                 Ok(())

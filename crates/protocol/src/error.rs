@@ -96,9 +96,13 @@ pub mod codes {
     /// The cluster's stack failed; it must be destroyed before it can be deployed again.
     pub const CLUSTER_FAILED: &str = "cluster_failed";
 
-    // 413, 422, 429.
+    // 413, 414, 422, 429, 431.
     /// The request body is larger than the server accepts.
     pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";
+    /// The request's URI is longer than the server parses.
+    pub const URI_TOO_LONG: &str = "uri_too_long";
+    /// The request has more header fields, or a larger head, than the server parses.
+    pub const HEADERS_TOO_LARGE: &str = "headers_too_large";
     /// A node count or TTL outside the caller's limits.
     pub const LIMIT_EXCEEDED: &str = "limit_exceeded";
     /// The budget cannot pay for the request until its deadline.

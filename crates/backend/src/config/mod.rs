@@ -7,6 +7,7 @@
 
 mod load;
 mod secret;
+mod template;
 mod validate;
 
 use std::net::SocketAddr;

@@ -1,9 +1,10 @@
-//! Checks of a loaded configuration that its types cannot express: what serve mode requires, and
-//! URLs that must be https outside localhost.
+//! Checks of a loaded configuration that its types cannot express: what serve mode requires,
+//! URLs that must be https outside localhost, and (with the CloudFormation driver) that the
+//! cluster template gets every parameter it needs.
 
 use url::Url;
 
-use super::{Config, ConfigError, Mode};
+use super::{CloudDriver, Config, ConfigError, Mode, template};
 
 pub(super) fn validate(config: &Config) -> Result<(), ConfigError> {
     if config.github.org.trim().is_empty() {
@@ -87,6 +88,10 @@ pub(super) fn validate(config: &Config) -> Result<(), ConfigError> {
     }
     if config.mode == Mode::Serve {
         validate_serve(config)?;
+    }
+    // Last: it reads the template file, and the simulated cloud takes no parameters at all.
+    if config.cloud() == CloudDriver::Cloudformation {
+        template::check(config)?;
     }
     Ok(())
 }
@@ -300,6 +305,10 @@ mod tests {
         let config = serve_with(&[
             ("SLIDERULE_GITHUB__CLIENT_ID", "Iv1.abc"),
             ("SLIDERULE_GITHUB__CLIENT_SECRET", "shh"),
+            (
+                "SLIDERULE_PROVISIONER__PARAMETERS",
+                "{ VpcId = \"vpc-1\", SubnetIds = \"subnet-1\" }",
+            ),
         ])
         .unwrap();
         assert!(matches!(config.github.client_secret, Some(Secret { .. })));

@@ -33,21 +33,32 @@ pub struct HttpGitHub {
 
 impl HttpGitHub {
     pub fn new(config: &GithubConfig) -> Result<Self, GitHubError> {
-        Self::resolving(config, None)
+        Self::resolving(config, None, None)
     }
 
-    /// As [`HttpGitHub::new`], with `host` resolved to `addr` instead of through DNS: the demo
-    /// reaches its in-process emulator at its own public URL (`login.DOMAIN`), which need not
-    /// resolve anywhere but in the browser or client that uses it.
+    /// As [`HttpGitHub::new`], for the demo, whose in-process emulator is reached at the demo's
+    /// own public URL: with `host_override`, `host` is resolved to `addr` instead of through DNS
+    /// (`login.DOMAIN` need not resolve anywhere but in the browser or client that uses it);
+    /// with `own_chain_pem`, the certificates of the demo's own TLS chain are trusted besides
+    /// the system's roots, so a demo with a certificate from a private CA can call itself.
     pub fn resolving(
         config: &GithubConfig,
         host_override: Option<(&str, SocketAddr)>,
+        own_chain_pem: Option<&[u8]>,
     ) -> Result<Self, GitHubError> {
         let mut builder = reqwest::Client::builder()
             .user_agent(concat!("sliderule-backend/", env!("CARGO_PKG_VERSION")))
             .redirect(reqwest::redirect::Policy::none());
         if let Some((host, addr)) = host_override {
             builder = builder.resolve(host, addr);
+        }
+        if let Some(pem) = own_chain_pem {
+            // Every certificate of the chain, not only its last: a chain that stops at an
+            // intermediate (or is a lone self-signed certificate) then verifies too.
+            let chain = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
+                GitHubError::Unavailable(format!("cannot read the demo's own certificates: {e}"))
+            })?;
+            builder = builder.tls_certs_merge(chain);
         }
         let http = builder
             .build()

@@ -3,8 +3,10 @@
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
-use sliderule_protocol::parse_json_body;
+use sliderule_protocol::{codes, parse_json_body};
 
 use super::error::ApiError;
 
@@ -15,12 +17,21 @@ where
     S: Send + Sync,
     T: DeserializeOwned,
 {
-    type Rejection = ApiError;
+    type Rejection = Response;
 
-    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+    async fn from_request(request: Request, state: &S) -> Result<Self, Response> {
         let bytes = Bytes::from_request(request, state).await.map_err(|e| {
-            ApiError::bad_request("invalid_request", format!("cannot read the body: {e}"))
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                // A body without a declared length that ran past the limit: a 413 like any
+                // other, which `middleware::refuse_large_bodies` (knowing the limit) words.
+                e.into_response()
+            } else {
+                ApiError::bad_request(codes::INVALID_REQUEST, format!("cannot read the body: {e}"))
+                    .into_response()
+            }
         })?;
-        Ok(Self(parse_json_body(&bytes)?))
+        parse_json_body(&bytes)
+            .map(Self)
+            .map_err(|e| ApiError::from(e).into_response())
     }
 }

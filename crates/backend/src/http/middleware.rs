@@ -6,10 +6,11 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, Version, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use http_body_util::BodyExt;
+use sliderule_protocol::codes;
 
 use super::error::{ApiError, envelope};
 
@@ -33,24 +34,61 @@ pub async fn timeout(State(limit): State<Duration>, request: Request, next: Next
     }
 }
 
-/// Answers 413 before reading a body whose declared length is over the limit.
+/// Answers 413 before reading a body whose declared length is over the limit; and when a body
+/// without a declared length (`Transfer-Encoding: chunked`) runs past the limit in an extractor,
+/// answers that extractor's 413 with the limit named, like the first.
 pub async fn refuse_large_bodies(
     State(limit): State<usize>,
     request: Request,
     next: Next,
 ) -> Response {
+    let version = request.version();
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    match declared {
-        Some(length) if length > limit as u64 => envelope(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
+    if let Some(length) = declared
+        && length > limit as u64
+    {
+        return too_large(
+            version,
             format!("The request body of {length} bytes is over the limit of {limit} bytes."),
-        ),
-        _ => next.run(request).await,
+        );
+    }
+    let response = next.run(request).await;
+    // Extractors say "length limit exceeded" in plain text; an envelope is some handler's own.
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE && !is_json_or_html(&response) {
+        return too_large(
+            version,
+            format!("The request body is over the limit of {limit} bytes."),
+        );
+    }
+    response
+}
+
+/// The 413 envelope. The rest of the body stays unread, so the connection closes after it.
+fn too_large(version: Version, description: String) -> Response {
+    let mut response = envelope(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        codes::PAYLOAD_TOO_LARGE,
+        description,
+    );
+    close_connection(&mut response, version);
+    response
+}
+
+/// Says `Connection: close` on an HTTP/1 response given without reading the whole request body.
+///
+/// hyper cannot reuse such a connection and closes it after the response, but it only says so
+/// when it noticed the unread body before writing the head, which it usually has not: a
+/// keep-alive client then sends its next request on a closed connection (Python's
+/// `RemoteDisconnected`). HTTP/2 closes only the stream, and forbids the header.
+pub fn close_connection(response: &mut Response, version: Version) {
+    if version <= Version::HTTP_11 {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
 }
 

@@ -1,41 +1,21 @@
 //! HTTPS without a proxy: `server.tls_cert_file` and `server.tls_key_file` (rustls on aws-lc-rs,
 //! the crypto library the backend already builds).
 //!
-//! `axum::serve` only takes plain TCP, so with TLS on the accept loop is ours: each connection is
-//! handshaken in its own task, then served by hyper-util's HTTP/1.1-or-HTTP/2 server (the same
-//! server `axum::serve` runs), with what the plain path gives every request: the peer address as
-//! `ConnectInfo<SocketAddr>` (per-IP rate limits) and graceful shutdown that lets requests in
-//! flight finish.
+//! The accept loop ([`super::connections`]) handshakes each connection in its own task before
+//! serving it.
 
-use std::convert::Infallible;
-use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
-use axum::body::Body;
-use axum::extract::{ConnectInfo, Request};
-use axum::response::Response;
-use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
-use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use tower::{Service, ServiceExt};
 
 use crate::config::{ConfigError, ServerConfig};
 
 const CERT_KEY: &str = "server.tls_cert_file";
 const KEY_KEY: &str = "server.tls_key_file";
-
-/// A client that opens a connection and never finishes the handshake would otherwise hold a task
-/// and a socket for as long as it likes.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The TLS acceptor of the configured certificate and key, or `None` when TLS is off.
 ///
@@ -96,70 +76,4 @@ fn read_key(file: &Path) -> Result<PrivateKeyDer<'static>, ConfigError> {
             ),
         )
     })
-}
-
-/// Serves `app` over TLS on `listener` until `shutdown` completes, then stops accepting and
-/// returns once every connection has finished its requests in flight (the caller bounds that
-/// wait by the grace period).
-pub async fn serve<S>(
-    listener: TcpListener,
-    acceptor: TlsAcceptor,
-    app: S,
-    shutdown: impl Future<Output = ()>,
-) where
-    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-{
-    let graceful = GracefulShutdown::new();
-    let mut shutdown = std::pin::pin!(shutdown);
-    loop {
-        let (tcp, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(e) => {
-                    // Out of file descriptors and the like: pause rather than spin (as
-                    // `axum::serve` does), and keep serving the connections already open.
-                    tracing::warn!(error = %e, "cannot accept a connection");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
-        };
-        // Taken before the handshake, so shutdown also waits for (and then closes) connections
-        // still shaking hands when it starts.
-        let watcher = graceful.watcher();
-        let acceptor = acceptor.clone();
-        let app = app.clone();
-        tokio::spawn(async move {
-            let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-                Ok(Ok(tls)) => tls,
-                // Scanners, plain HTTP on the TLS port, clients that distrust the certificate:
-                // that client's problem, not the server's.
-                Ok(Err(e)) => {
-                    tracing::debug!(%peer, error = %e, "TLS handshake failed");
-                    return;
-                }
-                Err(_) => {
-                    tracing::debug!(%peer, "TLS handshake timed out");
-                    return;
-                }
-            };
-            let service = app.map_request(move |mut request: hyper::Request<Incoming>| {
-                request.extensions_mut().insert(ConnectInfo(peer));
-                request.map(Body::new)
-            });
-            let builder = auto::Builder::new(TokioExecutor::new());
-            let connection = builder.serve_connection_with_upgrades(
-                TokioIo::new(tls),
-                TowerToHyperService::new(service),
-            );
-            if let Err(e) = watcher.watch(connection.into_owned()).await {
-                tracing::debug!(%peer, error = %e, "connection ended with an error");
-            }
-        });
-    }
-    // No new connections from here on; those open finish their requests, then close.
-    drop(listener);
-    graceful.shutdown().await;
 }

@@ -75,13 +75,122 @@ fn serve_mode_without_github_credentials_is_refused() {
 #[test]
 fn config_check_prints_effective_values_with_secrets_redacted() {
     let (code, stdout, stderr) = check(
-        "[github]\nclient_id = \"Iv1.x\"\nclient_secret = \"do-not-print-me\"\n",
+        &format!("{NETWORK}[github]\nclient_id = \"Iv1.x\"\nclient_secret = \"do-not-print-me\"\n"),
         &[],
     );
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("client_id = \"Iv1.x\""), "{stdout}");
     assert!(stdout.contains("client_secret = \"***\""), "{stdout}");
     assert!(!stdout.contains("do-not-print-me"));
+}
+
+/// GitHub credentials, so that serve mode's checks reach the cluster template.
+const GITHUB: &str = "[github]\nclient_id = \"Iv1.x\"\nclient_secret = \"shh\"\n";
+/// The network the bundled cluster template requires.
+const NETWORK: &str =
+    "[provisioner.parameters]\nVpcId = \"vpc-0abc\"\nSubnetIds = \"subnet-0abc,subnet-0def\"\n";
+
+#[tokio::test]
+async fn serve_without_a_vpc_for_the_bundled_template_stops_with_exit_code_2() {
+    let file = config_file(&format!(
+        "{GITHUB}[provisioner.parameters]\nSubnetIds = \"subnet-0abc\"\n"
+    ));
+    let data = tempfile::TempDir::new().unwrap();
+    let serve = tokio::process::Command::new(BINARY)
+        .args(["serve", "--bind", "127.0.0.1:0", "--config"])
+        .arg(file.path())
+        .arg("--data-dir")
+        .arg(data.path())
+        .env_clear()
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("binary runs");
+    // A server that started anyway would run until killed: that is the failure.
+    let output = tokio::time::timeout(Duration::from_secs(30), serve.wait_with_output())
+        .await
+        .expect("serve stops at start-up")
+        .expect("exit status");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_one_line_error(&stderr, "provisioner.parameters");
+    assert!(stderr.contains("VpcId"), "{stderr}");
+    assert!(
+        !stderr.contains("SubnetIds"),
+        "only what is missing: {stderr}"
+    );
+
+    let (code, _, check_stderr) = check(
+        &format!("{GITHUB}[provisioner.parameters]\nSubnetIds = \"subnet-0abc\"\n"),
+        &[],
+    );
+    assert_eq!(code, 2);
+    assert_eq!(check_stderr, stderr, "config check says the same");
+}
+
+#[test]
+fn config_check_names_missing_subnets_of_the_bundled_template() {
+    let (code, _, stderr) = check(
+        &format!("{GITHUB}[provisioner.parameters]\nVpcId = \"vpc-0abc\"\n"),
+        &[],
+    );
+    assert_eq!(code, 2);
+    assert_one_line_error(&stderr, "provisioner.parameters");
+    assert!(stderr.contains("SubnetIds"), "{stderr}");
+    assert!(!stderr.contains("VpcId"), "only what is missing: {stderr}");
+}
+
+#[test]
+fn config_check_names_a_parameter_an_operator_template_requires() {
+    let template = config_file(
+        "Parameters:\n  Cluster:\n    Type: String\n  KeyName:\n    Type: AWS::EC2::KeyPair::KeyName\n  \
+         Size:\n    Type: Number\n    Default: 2\nConditions:\n  Big: !Equals [!Ref Size, 4]\n\
+         Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n    Properties:\n      \
+         TopicName: !Sub \"${Cluster}-${KeyName}\"\n",
+    );
+    let operator = format!(
+        "{GITHUB}[provisioner]\ntemplate_file = \"{}\"\n",
+        template.path().display()
+    );
+    let (code, _, stderr) = check(&operator, &[]);
+    assert_eq!(code, 2);
+    assert_one_line_error(&stderr, "provisioner.parameters");
+    assert!(stderr.contains("KeyName"), "{stderr}");
+    assert!(
+        stderr.contains(&template.path().display().to_string()),
+        "names the template: {stderr}"
+    );
+
+    let (code, _, stderr) = check(
+        &format!("{operator}[provisioner.parameters]\nKeyName = \"ops\"\n"),
+        &[],
+    );
+    assert_eq!(code, 0, "{stderr}");
+}
+
+#[test]
+fn a_parameter_the_template_does_not_declare_is_refused() {
+    let (code, _, stderr) = check(&format!("{GITHUB}{NETWORK}KeyNmae = \"ops\"\n"), &[]);
+    assert_eq!(code, 2);
+    assert_one_line_error(&stderr, "provisioner.parameters");
+    assert!(stderr.contains("KeyNmae"), "{stderr}");
+}
+
+#[test]
+fn a_complete_cloudformation_configuration_passes_config_check() {
+    let (code, stdout, stderr) = check(&format!("{GITHUB}{NETWORK}"), &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("VpcId = \"vpc-0abc\""), "{stdout}");
+}
+
+#[test]
+fn the_simulated_cloud_needs_no_template_parameters() {
+    let (code, _, stderr) = check(
+        &format!("{GITHUB}[provisioner]\ncloud = \"simulated\"\n"),
+        &[],
+    );
+    assert_eq!(code, 0, "{stderr}");
 }
 
 #[tokio::test]

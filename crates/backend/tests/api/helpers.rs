@@ -97,6 +97,17 @@ impl TestApp {
                     "github.client_secret",
                     toml::Value::String(GITHUB_CLIENT_SECRET.into()),
                 ),
+                // Serve mode's CloudFormation driver refuses to start without the bundled
+                // template's network; nothing here reaches AWS (tests on moto bring their own
+                // driver).
+                (
+                    "provisioner.parameters.VpcId",
+                    toml::Value::String("vpc-0test".into()),
+                ),
+                (
+                    "provisioner.parameters.SubnetIds",
+                    toml::Value::String("subnet-0test".into()),
+                ),
                 // Tests make many sign-ins from one address; the limit has its own test.
                 (
                     "authenticator.rate_limit_burst",

@@ -15,6 +15,7 @@ mod key_rotation;
 mod moto;
 mod provisioner;
 mod published;
+mod raw_http;
 mod secrets_in_logs;
 mod tls;
 mod web_client;

@@ -206,6 +206,43 @@ async fn hosts_of_the_domain_are_routed_over_https() {
 }
 
 #[tokio::test]
+async fn the_demo_on_a_domain_with_a_private_ca_signs_bob_in() {
+    // The throw-away CA is in no trust store (nor in SSL_CERT_FILE): the demo's call to its own
+    // emulated GitHub at login.DOMAIN succeeds only because it trusts the chain it serves.
+    let pki = Pki::new();
+    let app = spawn(&pki, true).await;
+    let port = port(&app);
+    let client = pki.client(Some(SocketAddr::from(([127, 0, 0, 1], port))));
+    let response = client
+        .post(format!("https://login.{DOMAIN}:{port}/auth/github/pat"))
+        .json(&serde_json::json!({ "pat": "demo-pat-bob" }))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "success", "{body}");
+    assert!(body["token"].is_string(), "{body}");
+}
+
+#[tokio::test]
+async fn the_demo_with_a_private_ca_and_no_domain_signs_bob_in() {
+    let pki = Pki::new();
+    let app = spawn(&pki, false).await;
+    let response = app
+        .client
+        .post(app.url("/auth/github/pat"))
+        .json(&serde_json::json!({ "pat": "demo-pat-bob" }))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+#[tokio::test]
 async fn plain_http_on_the_tls_port_fails_and_the_server_keeps_serving() {
     let pki = Pki::new();
     let app = spawn(&pki, false).await;
