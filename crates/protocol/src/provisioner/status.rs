@@ -285,8 +285,9 @@ pub struct ClusterStatus {
     /// The login of whoever deployed it.
     pub owner: String,
     /// A destroy was asked for and waits to be carried out: the stack is busy with an update
-    /// (it is deleted when that finishes), or a failed delete is retried after a back-off.
-    #[serde(default)]
+    /// (it is deleted when that finishes), or a failed delete is retried after a back-off. Ours;
+    /// absent when false, so the upstream shape is unchanged.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub destroy_pending: bool,
     /// Why the latest delete of the stack failed, while it is being retried.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -308,8 +309,8 @@ pub struct DestroyResponse {
     pub state: ClusterState,
     /// The destroy is recorded but not started yet: the stack is busy with an update, or the
     /// delete failed and is retried. It is carried out without another request; `/status` shows
-    /// its progress.
-    #[serde(default)]
+    /// its progress. Ours; absent when false, so the upstream shape is unchanged.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub destroy_pending: bool,
 }
 
@@ -401,6 +402,23 @@ mod tests {
             r#""NOT_FOUND""#
         );
         assert_eq!(ClusterState::Destroying.to_string(), "DESTROYING");
+    }
+
+    #[test]
+    fn a_pending_destroy_is_said_and_an_ordinary_one_keeps_upstreams_shape() {
+        let cluster = ClusterName::parse("bob").unwrap();
+        let under_way = DestroyResponse::new(cluster.clone(), ClusterState::Destroying, false);
+        assert_eq!(
+            serde_json::to_value(&under_way).unwrap(),
+            serde_json::json!({ "status": true, "cluster": "bob", "state": "DESTROYING" })
+        );
+        let pending = DestroyResponse::new(cluster, ClusterState::Destroying, true);
+        let json = serde_json::to_value(&pending).unwrap();
+        assert_eq!(json["destroy_pending"], true);
+        assert_eq!(
+            serde_json::from_value::<DestroyResponse>(json).unwrap(),
+            pending
+        );
     }
 
     #[test]

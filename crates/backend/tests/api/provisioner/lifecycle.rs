@@ -78,7 +78,7 @@ async fn a_cluster_is_deployed_updated_extended_and_destroyed() {
     let destroyed = ok(&app, &bob, "/destroy", json!({ "cluster": "bob" })).await;
     assert_eq!(
         destroyed,
-        json!({ "status": true, "cluster": "bob", "state": "DESTROYING", "destroy_pending": false })
+        json!({ "status": true, "cluster": "bob", "state": "DESTROYING" })
     );
     let gone = until_state(&app, &bob, "bob", "NOT_FOUND").await;
     assert_eq!(gone["auto_shutdown"], serde_json::Value::Null);
