@@ -145,7 +145,11 @@ async fn run(args: &Args) -> anyhow::Result<()> {
             (Some(cloud), Some(moto))
         }
     };
-    let app = Application::build_with(config, clock.clone(), cloud).await?;
+    let overrides = sliderule_backend::app::Overrides {
+        clock: Some(clock.clone()),
+        cloud,
+    };
+    let app = Application::build_with(config, overrides).await?;
     let addr = app.local_addr();
     let state = app.state().clone();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

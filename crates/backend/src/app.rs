@@ -1,15 +1,22 @@
-//! Application state: built once from the configuration, shared by every handler.
+//! The application, built once from the configuration and shared by every handler and job.
+//!
+//! [`AppState::build`] is the one place that chooses store, cloud, keys and GitHub by
+//! configuration (the way `cloud::driver` chooses the cloud). It opens no socket, so a server
+//! ([`crate::server`]), a one-shot command (`sliderule-backend reap`) and, later, a Lambda are
+//! thin callers of the same function; tests replace the clock or the cloud through
+//! [`Overrides`].
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::ops::Deref;
 use std::sync::Arc;
 
+use anyhow::Context;
 use github_emulator::Emulator;
 
 use crate::authenticator::Authenticator;
-use crate::clock::Clock;
+use crate::clock::{Clock, SystemClock};
 use crate::cloud::Cloud;
-use crate::config::{Config, Mode};
+use crate::config::{Config, Mode, PublicUrls};
 use crate::github::{GitHub, HttpGitHub};
 use crate::http::host::HostRouting;
 use crate::http::metrics::Metrics;
@@ -50,63 +57,58 @@ pub struct App {
     pub auth_rate_limit: Arc<RateLimiter>,
 }
 
-/// What [`AppState::new`] is built from besides the configuration: the parts tests replace.
-pub struct Parts {
-    pub keys: Arc<Keyring>,
-    pub emulator: Option<Emulator>,
-    pub store: Arc<dyn Store>,
-    pub clock: Arc<dyn Clock>,
-    pub cloud: Arc<dyn Cloud>,
+/// What tests and benchmarks give instead of what the configuration would build.
+#[derive(Default)]
+pub struct Overrides {
+    /// The clock (a manual one in tests); the system clock otherwise.
+    pub clock: Option<Arc<dyn Clock>>,
+    /// The cloud (the CloudFormation driver on moto, a wrapper that fails on cue); the driver
+    /// `provisioner.cloud` names otherwise.
+    pub cloud: Option<Arc<dyn Cloud>>,
 }
 
 impl AppState {
-    /// `local_addr` is the address actually bound (port 0 resolved), used to derive public URLs.
-    pub fn new(config: Config, parts: Parts, local_addr: SocketAddr) -> anyhow::Result<Self> {
-        let Parts {
-            keys,
-            emulator,
-            store,
-            clock,
-            cloud,
-        } = parts;
-        let urls = PublicUrls::derive(&config, local_addr);
-        let mut github_config = config.github.clone();
-        if emulator.is_some() {
-            let emulated = format!("{}{}", urls.authenticator, crate::demo::GITHUB_MOUNT);
-            github_config.web_url = emulated.clone();
-            github_config.api_url = emulated;
-            // The emulator takes any OAuth App; GitHub's authorize page needs some client id.
-            github_config
-                .client_id
-                .get_or_insert_with(|| "sliderule-demo".to_owned());
-        }
-        // The demo's GitHub calls go to its own public URL; with --domain that name resolves
-        // for the user's client (or browser), not necessarily here, so pin it to the address
-        // this process listens on.
-        let own_host = url::Url::parse(&urls.authenticator)
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_owned))
-            .filter(|_| emulator.is_some() && config.domain.is_some());
-        let loopback = match local_addr.ip() {
-            ip if ip.is_unspecified() => {
-                SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), local_addr.port())
+    /// Builds the application from `config`: the signing keys, the store, the cloud driver,
+    /// GitHub (the demo's in-process emulator or the real one) and the services over them.
+    /// `config.bind` is the address this process is reached at (a server sets it to the
+    /// address it bound, see [`PublicUrls::of`]). A key file, template or store the
+    /// configuration points at but that cannot be used fails here, before anything is served.
+    pub async fn build(config: Config, overrides: Overrides) -> anyhow::Result<Self> {
+        let clock = overrides
+            .clock
+            .unwrap_or_else(|| Arc::new(SystemClock) as Arc<dyn Clock>);
+        // Reading (or generating) the keys is file I/O and RSA work: off the async workers.
+        let keys = {
+            let config = config.clone();
+            let clock = clock.clone();
+            tokio::task::spawn_blocking(move || Keyring::open(&config, clock))
+                .await
+                .context("loading the signing keys stopped")??
+        };
+        let emulator = match config.mode {
+            Mode::Demo => Some(crate::demo::emulator(crate::demo::load_seed(&config)?)),
+            Mode::Serve => None,
+        };
+        let store = crate::store::open(&config)?;
+        let urls = PublicUrls::of(&config);
+        let cloud = match overrides.cloud {
+            Some(cloud) => cloud,
+            None => {
+                crate::cloud::driver::from_config(
+                    &config,
+                    store.clone(),
+                    clock.clone(),
+                    &urls.authenticator,
+                )
+                .await?
             }
-            _ => local_addr,
         };
-        let own_chain = match emulator {
-            Some(_) => crate::demo::own_certificate_chain(&config)?,
-            None => None,
-        };
-        let github: Arc<dyn GitHub> = Arc::new(HttpGitHub::resolving(
-            &github_config,
-            own_host.as_deref().map(|host| (host, loopback)),
-            own_chain.as_deref(),
-        )?);
+        let github = github(&config, &urls, emulator.is_some())?;
         let authenticator = Authenticator::new(
             &config,
             &urls,
             github.clone(),
-            &github_config,
+            &github_config(&config, &urls, emulator.is_some()),
             store.clone(),
         )?;
         let provisioner = Provisioner::new(&config, cloud, store.clone(), clock.clone());
@@ -122,7 +124,7 @@ impl AppState {
             metrics: Metrics::new(),
             spa,
             host_routing,
-            keys,
+            keys: Arc::new(keys),
             github,
             emulator,
             store,
@@ -134,123 +136,48 @@ impl AppState {
     }
 }
 
-/// Where people and clients reach each service.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PublicUrls {
-    /// The authenticator's base URL, also the JWT issuer.
-    pub authenticator: String,
-    pub provisioner: String,
-    /// Where the web client is (the single origin, or the bare domain).
-    pub web: String,
-    pub domain: String,
+/// GitHub's settings as the authenticator uses them: the demo's point at its own emulator.
+fn github_config(
+    config: &Config,
+    urls: &PublicUrls,
+    emulated: bool,
+) -> crate::config::GithubConfig {
+    let mut github = config.github.clone();
+    if emulated {
+        let emulator = format!("{}{}", urls.authenticator, crate::demo::GITHUB_MOUNT);
+        github.web_url = emulator.clone();
+        github.api_url = emulator;
+        // The emulator takes any OAuth App; GitHub's authorize page needs some client id.
+        github
+            .client_id
+            .get_or_insert_with(|| "sliderule-demo".to_owned());
+    }
+    github
 }
 
-impl PublicUrls {
-    pub fn derive(config: &Config, local_addr: SocketAddr) -> Self {
-        // How this process itself is reached: https only when it terminates TLS.
-        let own_scheme = if config.server.tls() { "https" } else { "http" };
-        match &config.domain {
-            Some(domain) => {
-                // Serve mode on a domain is reached on the standard https port, whether TLS ends
-                // here or at a proxy in front. The demo on a domain is reached at the port it
-                // listens on, over https when it terminates TLS itself.
-                let (scheme, port) = match config.mode {
-                    Mode::Serve => ("https", String::new()),
-                    Mode::Demo if domain.contains(':') => (own_scheme, String::new()),
-                    Mode::Demo => (own_scheme, format!(":{}", local_addr.port())),
-                };
-                let authenticator = config
-                    .authenticator
-                    .issuer
-                    .clone()
-                    .unwrap_or_else(|| format!("{scheme}://login.{domain}{port}"));
-                Self {
-                    authenticator,
-                    provisioner: format!("{scheme}://provisioner.{domain}{port}"),
-                    web: format!("{scheme}://{domain}{port}"),
-                    domain: domain.clone(),
-                }
-            }
-            None => {
-                let reachable = match local_addr.ip() {
-                    ip if ip.is_unspecified() => {
-                        SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), local_addr.port())
-                    }
-                    _ => local_addr,
-                };
-                let base = config
-                    .authenticator
-                    .issuer
-                    .clone()
-                    .unwrap_or_else(|| format!("{own_scheme}://{reachable}"));
-                let base = base.trim_end_matches('/').to_owned();
-                let domain = url::Url::parse(&base)
-                    .ok()
-                    .and_then(|u| u.host_str().map(str::to_owned))
-                    .unwrap_or_else(|| reachable.ip().to_string());
-                Self {
-                    provisioner: format!("{base}/provisioner"),
-                    web: base.clone(),
-                    authenticator: base,
-                    domain,
-                }
-            }
+/// The GitHub client. The demo's calls go to its own public URL: with `--domain` that name
+/// resolves for the user's client (or browser), not necessarily here, so it is pinned to the
+/// address this process listens on, and the certificate chain the demo serves is trusted for
+/// it (the system roots stay in force for everything else).
+fn github(config: &Config, urls: &PublicUrls, emulated: bool) -> anyhow::Result<Arc<dyn GitHub>> {
+    let own_host = url::Url::parse(&urls.authenticator)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .filter(|_| emulated && config.domain.is_some());
+    let loopback = match config.bind.ip() {
+        ip if ip.is_unspecified() => {
+            SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), config.bind.port())
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::{ConfigSources, load};
-
-    fn config(mode: Mode, domain: Option<&str>, tls: bool) -> Config {
-        let mut flags = Vec::new();
-        if let Some(domain) = domain {
-            flags.push(("domain", toml::Value::String(domain.into())));
-        }
-        let mut config = load(
-            Mode::Demo,
-            ConfigSources {
-                flags,
-                ..Default::default()
-            },
-        )
-        .unwrap();
-        // Serve mode's GitHub requirements are beside the point here.
-        config.mode = mode;
-        if tls {
-            config.server.tls_cert_file = Some("cert.pem".into());
-            config.server.tls_key_file = Some("key.pem".into());
-        }
-        config
-    }
-
-    fn urls(mode: Mode, domain: Option<&str>, tls: bool) -> PublicUrls {
-        let addr: SocketAddr = "0.0.0.0:8443".parse().unwrap();
-        PublicUrls::derive(&config(mode, domain, tls), addr)
-    }
-
-    #[test]
-    fn tls_makes_the_processs_own_urls_https() {
-        let demo = urls(Mode::Demo, Some("sliderule.test"), true);
-        assert_eq!(demo.authenticator, "https://login.sliderule.test:8443");
-        assert_eq!(demo.provisioner, "https://provisioner.sliderule.test:8443");
-        assert_eq!(demo.web, "https://sliderule.test:8443");
-        let single = urls(Mode::Serve, None, true);
-        assert_eq!(single.authenticator, "https://127.0.0.1:8443");
-        assert_eq!(single.provisioner, "https://127.0.0.1:8443/provisioner");
-        // Serve mode on a domain is https on the standard port either way.
-        let serve = urls(Mode::Serve, Some("sliderule.test"), true);
-        assert_eq!(serve.authenticator, "https://login.sliderule.test");
-    }
-
-    #[test]
-    fn without_tls_the_demo_stays_plain_http() {
-        let demo = urls(Mode::Demo, Some("sliderule.test"), false);
-        assert_eq!(demo.authenticator, "http://login.sliderule.test:8443");
-        assert_eq!(urls(Mode::Demo, None, false).web, "http://127.0.0.1:8443");
-        let serve = urls(Mode::Serve, Some("sliderule.test"), false);
-        assert_eq!(serve.web, "https://sliderule.test");
-    }
+        _ => config.bind,
+    };
+    let own_chain = if emulated {
+        crate::demo::own_certificate_chain(config)?
+    } else {
+        None
+    };
+    Ok(Arc::new(HttpGitHub::resolving(
+        &github_config(config, urls, emulated),
+        own_host.as_deref().map(|host| (host, loopback)),
+        own_chain.as_deref(),
+    )?))
 }

@@ -13,6 +13,7 @@ pub mod config;
 pub mod demo;
 pub mod github;
 pub mod http;
+pub mod jobs;
 pub mod keys;
 pub mod provisioner;
 pub mod server;

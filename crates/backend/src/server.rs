@@ -15,17 +15,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::extract::Request;
 use tokio::net::TcpListener;
-use tower::Layer;
-use tower::util::MapRequestLayer;
 
-use crate::app::{AppState, Parts};
-use crate::clock::{Clock, SystemClock};
-use crate::config::{Config, Mode};
-use crate::http;
-use crate::keys::{Keyring, RELOAD_INTERVAL};
-use crate::store::{SqliteStore, Store};
+use crate::app::{AppState, Overrides};
+use crate::config::Config;
+use crate::{http, jobs};
 
 pub struct Application {
     listener: TcpListener,
@@ -35,67 +29,26 @@ pub struct Application {
 }
 
 impl Application {
-    /// Loads the signing keys and binds. A key file the configuration points at but that cannot
-    /// be used fails as a [`crate::keys::KeyLoadError::Config`], which the CLI reports like any
-    /// configuration error.
+    /// Binds, then builds the application (see [`AppState::build`]) with the address bound as
+    /// its own, so `--bind 127.0.0.1:0` gets a free port and URLs that name it. A key file,
+    /// certificate or template the configuration points at but that cannot be used fails as a
+    /// configuration error, which the CLI reports as such.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        Self::build_with_clock(config, Arc::new(SystemClock)).await
+        Self::build_with(config, Overrides::default()).await
     }
 
-    /// As [`Application::build`], with the clock tests control (lifetimes of codes and refresh
-    /// tokens, which key signs after a rotation).
-    pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
-        Self::build_with(config, clock, None).await
-    }
-
-    /// As [`Application::build_with_clock`], with a cloud driver built by the caller instead of
-    /// from the configuration (tests give the CloudFormation driver moto's endpoint and
-    /// credentials this way).
-    pub async fn build_with(
-        config: Config,
-        clock: Arc<dyn Clock>,
-        cloud: Option<Arc<dyn crate::cloud::Cloud>>,
-    ) -> anyhow::Result<Self> {
+    /// As [`Application::build`], with the clock or cloud tests control.
+    pub async fn build_with(mut config: Config, overrides: Overrides) -> anyhow::Result<Self> {
         // Before anything slow: a certificate or key that cannot be used is a configuration error.
         let tls = tls::acceptor(&config.server)?;
-        // Reading (or generating) the keys is file I/O and RSA work: off the async workers.
-        let keys = {
-            let config = config.clone();
-            let clock = clock.clone();
-            tokio::task::spawn_blocking(move || Keyring::open(&config, clock))
-                .await
-                .context("loading the signing keys stopped")??
-        };
-        let keys = Arc::new(keys);
-        let emulator = match config.mode {
-            Mode::Demo => Some(crate::demo::emulator(crate::demo::load_seed(&config)?)),
-            Mode::Serve => None,
-        };
-        let store = open_store(&config)?;
-        let issuer = crate::app::PublicUrls::derive(&config, config.bind).authenticator;
-        let cloud = match cloud {
-            Some(cloud) => cloud,
-            None => {
-                crate::cloud::driver::from_config(&config, store.clone(), clock.clone(), &issuer)
-                    .await?
-            }
-        };
         let listener = TcpListener::bind(config.bind)
             .await
             .with_context(|| format!("cannot listen on {}", config.bind))?;
-        let local_addr = listener.local_addr()?;
-        let parts = Parts {
-            keys,
-            emulator,
-            store,
-            clock,
-            cloud,
-        };
-        let state = AppState::new(config, parts, local_addr)?;
-        // Records and stacks agree, and what is overdue is destroyed, before the first request
-        // is served (and before `build` returns); both then repeat in the background.
-        crate::provisioner::reconcile::reconcile_logged(&state.provisioner).await;
-        crate::provisioner::reaper::sweep(&state).await;
+        config.bind = listener.local_addr()?;
+        let state = AppState::build(config, overrides).await?;
+        // Before the first request is served (and before `build` returns); the jobs then
+        // repeat in the background while the server runs.
+        jobs::at_start(&state).await;
         Ok(Self {
             listener,
             tls,
@@ -124,26 +77,9 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let grace = Duration::from_secs(self.state.config.server.shutdown_grace_secs);
-        // Picks up `keys rotate|retire` run against the shared data directory; stops (dropped)
-        // when serving ends.
-        let _reloader = self.state.keys.spawn_reloader(RELOAD_INTERVAL);
-        let routing = self.state.host_routing.clone();
-        let router = http::router(self.state.clone());
-        let app = MapRequestLayer::new(move |request: Request| {
-            http::host::route_by_host(routing.as_ref(), request)
-        })
-        .layer(router);
-
+        let app = http::router(self.state.clone());
         // Background work lives exactly as long as the server.
-        let housekeeping =
-            tokio::spawn(crate::authenticator::housekeeping::run(self.state.clone()));
-        let _stop_housekeeping = AbortOnDrop(housekeeping);
-        let _stop_reaper = AbortOnDrop(tokio::spawn(crate::provisioner::reaper::run(
-            self.state.clone(),
-        )));
-        let _stop_reconciler = AbortOnDrop(tokio::spawn(crate::provisioner::reconcile::run(
-            self.state.clone(),
-        )));
+        let _background = jobs::start(&self.state);
 
         let stopping = Arc::new(tokio::sync::Notify::new());
         let notify = stopping.clone();
@@ -161,15 +97,6 @@ impl Application {
                 Ok(())
             }
         }
-    }
-}
-
-/// Aborts a background task when the server stops, however it stops.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
     }
 }
 
@@ -193,15 +120,4 @@ pub async fn shutdown_signal() {
         () = ctrl_c => {},
         () = terminate => {},
     }
-}
-
-/// The configured store (`store.url`), or `state.db` in the data directory.
-pub fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
-    let path = match &config.store.url {
-        Some(url) => std::path::PathBuf::from(url.trim_start_matches("sqlite://")),
-        None => config.data_dir.join("state.db"),
-    };
-    let store = SqliteStore::open(&path)
-        .with_context(|| format!("cannot open the store at {}", path.display()))?;
-    Ok(Arc::new(store))
 }

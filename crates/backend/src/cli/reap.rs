@@ -4,13 +4,11 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::Args;
 
-use crate::clock::{Clock, SystemClock};
+use crate::app::{AppState, Overrides};
 use crate::config::Mode;
-use crate::provisioner::Provisioner;
 
 #[derive(Debug, Args)]
 pub(super) struct ReapArgs {
@@ -40,15 +38,8 @@ pub(super) fn run(args: ReapArgs) -> ExitCode {
         Err(code) => return code,
     };
     let result = runtime.block_on(async {
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let store = crate::server::open_store(&config)?;
-        let issuer = crate::app::PublicUrls::derive(&config, config.bind).authenticator;
-        let cloud =
-            crate::cloud::driver::from_config(&config, store.clone(), clock.clone(), &issuer)
-                .await?;
-        let provisioner = Provisioner::new(&config, cloud, store, clock);
-        let sweep = provisioner.reap().await;
-        anyhow::Ok(sweep?)
+        let state = AppState::build(config, Overrides::default()).await?;
+        anyhow::Ok(crate::jobs::reap(&state).await?.sweep)
     });
     match result {
         Ok(sweep) => {

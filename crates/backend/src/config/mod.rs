@@ -8,6 +8,7 @@
 mod load;
 mod secret;
 mod template;
+mod urls;
 mod validate;
 
 use std::net::SocketAddr;
@@ -17,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 pub use load::{ConfigSources, load};
 pub use secret::Secret;
+pub use urls::PublicUrls;
 
 /// How the process runs; decides defaults and which checks apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,7 +1,8 @@
 //! The HTTP surface: one router for every route, and the middleware every request passes.
 //!
 //! Layers, from the outside in: host routing (before routing, see [`host`]), request id,
-//! tracing span, panic catching, error envelope, body limit, timeout, metrics.
+//! tracing span, panic catching, error envelope, body limit, timeout, metrics. The router is
+//! the whole HTTP application: a server serves it, and so can any other transport.
 
 pub mod bearer;
 pub mod cors;
@@ -19,7 +20,8 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::routing::get;
-use tower::ServiceBuilder;
+use tower::util::MapRequestLayer;
+use tower::{Layer, ServiceBuilder};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -29,9 +31,21 @@ use crate::app::AppState;
 
 pub use error::ApiError;
 
-/// Builds the router with all routes and middleware (host routing is applied around it by
-/// [`crate::server`], because it has to run before routing).
+/// Builds the router with all routes and middleware, host routing included.
 pub fn router(state: AppState) -> Router {
+    let routing = state.host_routing.clone();
+    let routes = routes(state);
+    // A request for `provisioner.DOMAIN/deploy` must be rewritten before the routes see it, so
+    // the routes sit behind a service that rewrites first.
+    let by_host = MapRequestLayer::new(move |request: Request| {
+        host::route_by_host(routing.as_ref(), request)
+    })
+    .layer(routes);
+    Router::new().fallback_service(by_host)
+}
+
+/// Every route and its middleware, for requests already routed by host.
+fn routes(state: AppState) -> Router {
     let timeout = Duration::from_secs(state.config.server.request_timeout_secs);
     let body_limit = state.config.server.body_limit_bytes;
 

@@ -2,8 +2,8 @@
 //! recorded destroy (see [`super::destroying`]) as soon as the cloud allows.
 //!
 //! Every process runs it (every `reaper_period`, 30 s by default; every `destroy_poll`, 5 s,
-//! while a destroy is pending), and `sliderule-backend reap` runs one sweep for cron or an
-//! EventBridge schedule. Replicas sharing a store take a lease per cluster before touching it,
+//! while a destroy is pending; see [`crate::jobs`]), and `sliderule-backend reap` runs one sweep
+//! for cron or an EventBridge schedule. Replicas sharing a store take a lease per cluster before touching it,
 //! so one delete is issued at a time; a failed delete is tried again after the back-off kept in
 //! the cluster's record.
 
@@ -13,7 +13,6 @@ use sliderule_protocol::ClusterName;
 
 use super::Provisioner;
 use super::destroying::Progress;
-use crate::app::AppState;
 use crate::store::ClusterPhase;
 
 /// The audit log's actor for the reaper.
@@ -120,51 +119,4 @@ impl Provisioner {
             tracing::warn!(%error, lease, "reaper: cannot release the lease");
         }
     }
-}
-
-/// Sweeps every `reaper_period`, or every `destroy_poll` while a destroy is pending (and at
-/// once when one is recorded here), until the task is dropped (the first sweep is at start,
-/// before the server accepts requests; see [`crate::server`]).
-pub async fn run(state: AppState) {
-    let period = state.provisioner.reaper_period;
-    let poll = state.provisioner.destroy_poll.min(period);
-    let recorded = state.provisioner.destroy_recorded.clone();
-    let mut wait = period;
-    loop {
-        tokio::select! {
-            () = tokio::time::sleep(wait) => {}
-            () = recorded.notified() => {}
-        }
-        let pending = sweep(&state).await;
-        wait = if pending > 0 { poll } else { period };
-    }
-}
-
-/// One sweep, counted in the metrics. Returns how many destroys are pending after it.
-pub async fn sweep(state: &AppState) -> usize {
-    let result = state.provisioner.reap().await;
-    // Counted after the sweep: what it finished is no longer pending.
-    let open_after = state.provisioner.store.open_clusters().await.ok();
-    let pending = open_after.as_ref().map_or(0, |open| {
-        open.iter().filter(|r| r.destroy.is_some()).count()
-    });
-    match result {
-        Ok(sweep) => {
-            state
-                .metrics
-                .record_sweep(&sweep, open_after.as_ref().map(Vec::len), pending);
-        }
-        Err(error) => {
-            tracing::warn!(%error, "reaper: cannot read the clusters that are due");
-            state.metrics.record_sweep(
-                &Sweep {
-                    failed: vec![String::new()],
-                    ..Sweep::default()
-                },
-                None,
-                pending,
-            );
-        }
-    }
-    pending
 }

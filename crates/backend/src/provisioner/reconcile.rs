@@ -11,7 +11,6 @@ use sliderule_protocol::ClusterName;
 
 use super::Provisioner;
 use super::error::ProvisionerError;
-use crate::app::AppState;
 use crate::store::ClusterPhase;
 
 /// The audit log's actor for reconciliation.
@@ -122,24 +121,5 @@ impl Provisioner {
                 Err(error.into())
             }
         }
-    }
-}
-
-/// Reconciles every `reconcile_period` until the task is dropped (the first run is at start,
-/// before the server accepts requests; see [`crate::server`]).
-pub async fn run(state: AppState) {
-    let period = state.provisioner.reconcile_period;
-    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticks.tick().await;
-        reconcile_logged(&state.provisioner).await;
-    }
-}
-
-/// One reconciliation; a failure (AWS unreachable) is logged and retried next period.
-pub async fn reconcile_logged(provisioner: &Provisioner) {
-    if let Err(error) = provisioner.reconcile().await {
-        tracing::warn!(%error, "reconciliation failed; trying again next period");
     }
 }

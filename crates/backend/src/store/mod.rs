@@ -17,6 +17,7 @@ mod sqlite;
 #[cfg(test)]
 mod suite;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -280,6 +281,18 @@ pub trait Store: ClusterStore + Send + Sync + 'static {
         rules: RefreshRules,
         client_unused_for: Duration,
     ) -> Result<u64, StoreError>;
+}
+
+/// The configured store (`store.url`), or `state.db` in the data directory.
+pub fn open(config: &crate::config::Config) -> anyhow::Result<Arc<dyn Store>> {
+    use anyhow::Context;
+    let path = match &config.store.url {
+        Some(url) => std::path::PathBuf::from(url.trim_start_matches("sqlite://")),
+        None => config.data_dir.join("state.db"),
+    };
+    let store = SqliteStore::open(&path)
+        .with_context(|| format!("cannot open the store at {}", path.display()))?;
+    Ok(Arc::new(store))
 }
 
 #[cfg(test)]

@@ -130,7 +130,11 @@ impl TestApp {
         )
         .expect("test configuration is valid");
         let clock = Arc::new(ManualClock::new());
-        let app = Application::build_with(config, clock.clone(), options.cloud)
+        let overrides = sliderule_backend::app::Overrides {
+            clock: Some(clock.clone()),
+            cloud: options.cloud,
+        };
+        let app = Application::build_with(config, overrides)
             .await
             .expect("application binds");
         let address = format!("{}://{}", app.scheme(), app.local_addr());

@@ -68,3 +68,22 @@ async fn config_json_names_the_service_hosts() {
     );
     assert_eq!(body["domain"], "sliderule.test");
 }
+
+#[tokio::test]
+async fn the_router_alone_routes_by_host_so_any_transport_can_serve_it() {
+    use tower::ServiceExt;
+    let app = on_domain().await;
+    let router = sliderule_backend::http::router(app.state.clone());
+    let request = axum::http::Request::post("/info")
+        .header("host", "provisioner.sliderule.test")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let response = router.oneshot(request).await.unwrap();
+    // Routed to the provisioner's /info, which wants a token: not the web client's page.
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+        .await
+        .unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(body["error"], "invalid_token");
+}

@@ -330,11 +330,8 @@ async fn housekeeping_deletes_expired_sign_in_records() {
     let app = TestApp::with_github().await;
     let client = register(&app, REDIRECT, None).await;
     code_for(&app, &client, "bob").await;
-    assert_eq!(
-        sliderule_backend::authenticator::housekeeping::sweep(&app.state).await,
-        0
-    );
+    assert_eq!(sliderule_backend::jobs::purge(&app.state).await, 0);
     app.clock
         .advance(std::time::Duration::from_secs(31 * 24 * 3600));
-    assert!(sliderule_backend::authenticator::housekeeping::sweep(&app.state).await >= 2);
+    assert!(sliderule_backend::jobs::purge(&app.state).await >= 2);
 }

@@ -274,7 +274,7 @@ async fn the_metrics_count_pending_destroys_retries_and_the_time_to_gone() {
     let bob = member(&app, "bob");
     updating(&app, &bob, "bob").await;
     destroy(&app, &bob, "bob").await;
-    sliderule_backend::provisioner::reaper::sweep(&app.state).await;
+    sliderule_backend::jobs::reap(&app.state).await.unwrap();
     let metrics = app.get("/metrics").await.text().await.unwrap();
     assert!(
         metrics.contains("sliderule_destroys_pending 1"),
@@ -282,7 +282,12 @@ async fn the_metrics_count_pending_destroys_retries_and_the_time_to_gone() {
     );
 
     for _ in 0..100 {
-        if sliderule_backend::provisioner::reaper::sweep(&app.state).await == 0 {
+        if sliderule_backend::jobs::reap(&app.state)
+            .await
+            .unwrap()
+            .destroys_pending
+            == 0
+        {
             break;
         }
         app.clock.advance(STEP);

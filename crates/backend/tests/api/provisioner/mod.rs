@@ -7,4 +7,5 @@ mod lifecycle;
 mod on_moto;
 mod reaper;
 mod reports;
+mod scheduled;
 mod support;

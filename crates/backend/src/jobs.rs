@@ -1,0 +1,209 @@
+//! The periodic work, as one-shot jobs over the [`AppState`]: the reaper's sweep, the
+//! reconciliation of records and stacks, the purge of expired sign-in records and the reload
+//! of the keyring. A server runs them in loops ([`start`]); `sliderule-backend reap` runs the
+//! reaper once; a scheduled event (cron, EventBridge, a Lambda schedule) runs [`all`] once.
+//! Each job logs its own failures and never fails its caller: the next run catches up.
+
+use std::time::Duration;
+
+use crate::app::AppState;
+use crate::keys::RELOAD_INTERVAL;
+use crate::provisioner::reaper::Sweep;
+use crate::store::StoreError;
+
+/// How often expired sign-in records are purged.
+pub const PURGE_PERIOD: Duration = Duration::from_secs(600);
+
+/// What a sweep of the reaper did, and how many destroys are pending after it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reaped {
+    pub sweep: Sweep,
+    pub destroys_pending: usize,
+}
+
+/// One sweep of the reaper, counted in the metrics. Fails only when the clusters that are due
+/// cannot be read at all (logged here too).
+pub async fn reap(state: &AppState) -> Result<Reaped, StoreError> {
+    let result = state.provisioner.reap().await;
+    // Counted after the sweep: what it finished is no longer pending.
+    let open = state.provisioner.store.open_clusters().await.ok();
+    let pending = open.as_ref().map_or(0, |open| {
+        open.iter().filter(|r| r.destroy.is_some()).count()
+    });
+    let open = open.as_ref().map(Vec::len);
+    match result {
+        Ok(sweep) => {
+            state.metrics.record_sweep(&sweep, open, pending);
+            Ok(Reaped {
+                sweep,
+                destroys_pending: pending,
+            })
+        }
+        Err(error) => {
+            tracing::warn!(%error, "reaper: cannot read the clusters that are due");
+            let failed = Sweep {
+                failed: vec![String::new()],
+                ..Sweep::default()
+            };
+            state.metrics.record_sweep(&failed, None, pending);
+            Err(error)
+        }
+    }
+}
+
+/// Reconciles records and stacks (adopts orphans, closes vanished records, finishes deploys
+/// whose process died).
+pub async fn reconcile(state: &AppState) {
+    if let Err(error) = state.provisioner.reconcile().await {
+        tracing::warn!(%error, "reconciliation failed; trying again next period");
+    }
+}
+
+/// Deletes what has expired in the store (codes, pending logins, device codes, dead refresh
+/// token families, stale client registrations); returns how many rows went.
+pub async fn purge(state: &AppState) -> u64 {
+    let auth = &state.authenticator;
+    let purged = auth
+        .store
+        .purge_expired(
+            state.clock.now(),
+            auth.refresh_rules,
+            auth.client_unused_for,
+        )
+        .await;
+    match purged {
+        Ok(purged) => {
+            if purged > 0 {
+                tracing::info!(purged, "expired sign-in records deleted");
+            }
+            purged
+        }
+        Err(error) => {
+            // Nothing is lost by skipping a purge; the next one catches up.
+            tracing::warn!(%error, "could not delete expired sign-in records");
+            0
+        }
+    }
+}
+
+/// Re-reads the keyring (a rotation or retirement by `sliderule-backend keys`); the keys in
+/// force stay when it cannot be read. True when it was read.
+pub async fn reload_keys(state: &AppState) -> bool {
+    let keys = state.keys.clone();
+    // File reads block: keep them off the async workers.
+    match tokio::task::spawn_blocking(move || keys.reload()).await {
+        Ok(Ok(())) => true,
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "cannot reload the keyring; the keys loaded before stay in force");
+            false
+        }
+        Err(error) => {
+            tracing::warn!(%error, "the keyring reload failed");
+            false
+        }
+    }
+}
+
+/// What [`all`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    /// `None` when the due clusters could not be read.
+    pub reaped: Option<Reaped>,
+    pub purged: u64,
+    pub keys_reloaded: bool,
+}
+
+/// Every job once, for a schedule: keys first (a rotation applies to what follows), then the
+/// reconciliation (so orphans are adopted before the reaper looks), the reaper, the purge.
+pub async fn all(state: &AppState) -> Report {
+    let keys_reloaded = reload_keys(state).await;
+    reconcile(state).await;
+    let reaped = reap(state).await.ok();
+    let purged = purge(state).await;
+    Report {
+        reaped,
+        purged,
+        keys_reloaded,
+    }
+}
+
+/// What a server does before it accepts requests: records and stacks agree, what is overdue
+/// is destroyed, and what expired while it was down is purged.
+pub async fn at_start(state: &AppState) {
+    reconcile(state).await;
+    // A failure is logged; the loop tries again.
+    let _ = reap(state).await;
+    purge(state).await;
+}
+
+/// The loops of a server; dropping this stops them.
+pub struct Background {
+    _tasks: Vec<AbortOnDrop>,
+    _key_reloader: Option<crate::keys::ReloadTask>,
+}
+
+/// Starts every job in a loop of its own: the reaper every `reaper_period` (every
+/// `destroy_poll` while a destroy is pending, and at once when one is recorded here), the
+/// reconciliation every `reconcile_period`, the purge every [`PURGE_PERIOD`], the keyring
+/// reload every [`RELOAD_INTERVAL`].
+pub fn start(state: &AppState) -> Background {
+    let tasks = vec![
+        AbortOnDrop(tokio::spawn(reap_loop(state.clone()))),
+        AbortOnDrop(tokio::spawn(every(
+            state.provisioner.reconcile_period,
+            state.clone(),
+            |state| async move { reconcile(&state).await },
+        ))),
+        AbortOnDrop(tokio::spawn(every(
+            PURGE_PERIOD,
+            state.clone(),
+            |state| async move {
+                purge(&state).await;
+            },
+        ))),
+    ];
+    Background {
+        _tasks: tasks,
+        // The keyring reloads itself (it keeps only a weak reference, and a fixed key has
+        // nothing to reload).
+        _key_reloader: state.keys.spawn_reloader(RELOAD_INTERVAL),
+    }
+}
+
+async fn reap_loop(state: AppState) {
+    let period = state.provisioner.reaper_period;
+    let poll = state.provisioner.destroy_poll.min(period);
+    let recorded = state.provisioner.destroy_recorded.clone();
+    let mut wait = period;
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = recorded.notified() => {}
+        }
+        let pending = reap(&state).await.map_or(0, |r| r.destroys_pending);
+        wait = if pending > 0 { poll } else { period };
+    }
+}
+
+/// Runs `job` every `period`, the first time one period from now.
+async fn every<F, Fut>(period: Duration, state: AppState, job: F)
+where
+    F: Fn(AppState) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        job(state.clone()).await;
+    }
+}
+
+/// Aborts a background task when dropped, however its owner stops.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
