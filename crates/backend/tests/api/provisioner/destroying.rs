@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use sliderule_backend::clock::Clock as _;
 use sliderule_backend::store::ClusterPhase;
 use sliderule_protocol::ClusterName;
 
@@ -246,6 +247,59 @@ async fn a_failed_delete_is_retried_with_a_growing_backoff_and_its_reason_is_sho
     assert!(deleting.get("destroy_pending").is_none(), "{deleting}");
     assert!(deleting.get("destroy_error").is_none(), "{deleting}");
     until_gone_by_the_reaper(&app, &bob, "bob").await;
+}
+
+#[tokio::test]
+async fn a_stack_that_ends_delete_failed_is_deleted_again_after_a_backoff_with_the_reason_shown() {
+    let app = app_reaped_by_hand().await;
+    let bob = member(&app, "bob");
+    deploy(&app, &bob, "bob", 1, 60).await;
+    until_state(&app, &bob, "bob", "RUNNING").await;
+    let cloud = Arc::new(
+        Faulty::new(app.state.provisioner.cloud.clone(), 0).ending_delete_failed(
+            2,
+            "The following resource(s) failed to delete: [NodeGroup]. Stack \
+             arn:aws:cloudformation:us-west-2:123456789012:stack/bob-cluster/0c1d",
+        ),
+    );
+    let provisioner = replica(&app, cloud.clone(), "replica");
+    assert!(
+        !provisioner
+            .destroy("bob", &name("bob"))
+            .await
+            .unwrap()
+            .pending()
+    );
+
+    // The sweep that finds DELETE_FAILED waits 30 s, then 60 s after the second failure.
+    for (failure, backoff) in [(1, 30), (2, 60)] {
+        let sweep = provisioner.reap().await.unwrap();
+        assert_eq!(sweep.retries, 1, "failure {failure}: {sweep:?}");
+        // As this replica's cloud shows the stack (the app's own sees it still running).
+        let view = provisioner.view(&name("bob")).await.unwrap();
+        let shown = serde_json::to_value(view.status(app.clock.now())).unwrap();
+        assert_eq!(shown["state"], "FAILED");
+        assert_eq!(shown["destroy_pending"], true);
+        let reason = shown["destroy_error"].as_str().unwrap();
+        assert!(reason.contains("failed to delete: [NodeGroup]"), "{reason}");
+        assert!(!reason.contains("123456789012"), "{reason}");
+        app.clock.advance(Duration::from_secs(backoff - 1));
+        provisioner.reap().await.unwrap();
+        assert_eq!(
+            cloud.deletes.load(Ordering::SeqCst),
+            failure,
+            "still backing off"
+        );
+        app.clock.advance(Duration::from_secs(1));
+        provisioner.reap().await.unwrap();
+        assert_eq!(
+            cloud.deletes.load(Ordering::SeqCst),
+            failure + 1,
+            "deleted again"
+        );
+    }
+    let seen = until_gone_by_the_reaper(&app, &bob, "bob").await;
+    assert_eq!(seen.last().map(String::as_str), Some("NOT_FOUND"));
 }
 
 #[tokio::test]

@@ -137,6 +137,11 @@ pub struct Faulty {
     pub deletes: AtomicU32,
     failures: AtomicU32,
     delete_error: String,
+    /// Deletes AWS accepts but that end `DELETE_FAILED` (the stack stays) with this reason.
+    ends_delete_failed: AtomicU32,
+    delete_failed_reason: String,
+    /// Set while the stack shows `DELETE_FAILED`.
+    delete_failed: std::sync::atomic::AtomicBool,
 }
 
 impl Faulty {
@@ -146,7 +151,18 @@ impl Faulty {
             deletes: AtomicU32::new(0),
             failures: AtomicU32::new(failures),
             delete_error: "Rate exceeded".into(),
+            ends_delete_failed: AtomicU32::new(0),
+            delete_failed_reason: String::new(),
+            delete_failed: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// The first `deletes` deletes are accepted, but the stack then shows `DELETE_FAILED` with
+    /// `reason` (as when one of its resources cannot be deleted) until the next delete.
+    pub fn ending_delete_failed(mut self, deletes: u32, reason: &str) -> Self {
+        self.ends_delete_failed = AtomicU32::new(deletes);
+        self.delete_failed_reason = reason.into();
+        self
     }
 
     pub fn failing_deletes_with(mut self, message: &str) -> Self {
@@ -172,10 +188,27 @@ impl Cloud for Faulty {
             return Err(CloudError::Unavailable(self.delete_error.clone()));
         }
         self.deletes.fetch_add(1, Ordering::SeqCst);
+        if self
+            .ends_delete_failed
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            self.delete_failed.store(true, Ordering::SeqCst);
+            return Ok(());
+        }
+        self.delete_failed.store(false, Ordering::SeqCst);
         self.inner.delete_stack(cluster).await
     }
     async fn describe_stack(&self, cluster: &ClusterName) -> Result<Option<Stack>, CloudError> {
-        self.inner.describe_stack(cluster).await
+        let stack = self.inner.describe_stack(cluster).await?;
+        if !self.delete_failed.load(Ordering::SeqCst) {
+            return Ok(stack);
+        }
+        Ok(stack.map(|mut stack| {
+            stack.info.stack_status = sliderule_protocol::provisioner::StackStatus::DeleteFailed;
+            stack.info.stack_status_reason = Some(self.delete_failed_reason.clone());
+            stack
+        }))
     }
     async fn stack_events(&self, stack_id: &str) -> Result<Vec<StackEvent>, CloudError> {
         self.inner.stack_events(stack_id).await
