@@ -8,10 +8,14 @@ ensure_web_tools
 ensure_chromium
 ensure_moto
 ensure_python_tools
+ensure_cfn_lint
 
 cd "$ROOT"
 step "cargo fmt --check"
 cargo fmt --all -- --check
+
+step "cfn-lint (every CloudFormation template under deploy/)"
+find deploy -name '*.yaml' -print0 | xargs -0 "$LINT_VENV/bin/cfn-lint" --
 
 step "cargo clippy (host, all targets)"
 cargo clippy --workspace --all-targets --locked -- -D warnings

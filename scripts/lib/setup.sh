@@ -75,16 +75,29 @@ export MOTO_SERVER="$MOTO_VENV/bin/moto_server"
 PY_VENV="$TOOLS_CACHE/py-venv"
 PY_REQUIREMENTS="$ROOT/tests/interop/requirements.txt"
 ensure_python_tools() {
-  local stamp="$PY_VENV/.requirements.sha256" wanted
-  wanted="$(sha256sum "$PY_REQUIREMENTS" | cut -d' ' -f1)"
-  if [ -x "$PY_VENV/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$wanted" ]; then
+  ensure_venv "$PY_VENV" "$PY_REQUIREMENTS" "the Python test tools (PyJWT, pytest, sliderule)"
+}
+
+# cfn-lint (PyPI), which checks every CloudFormation template under deploy/, in a venv of its own.
+LINT_VENV="$TOOLS_CACHE/cfn-lint-venv"
+LINT_REQUIREMENTS="$ROOT/deploy/requirements-lint.txt"
+ensure_cfn_lint() {
+  ensure_venv "$LINT_VENV" "$LINT_REQUIREMENTS" "cfn-lint"
+}
+
+# ensure_venv VENV REQUIREMENTS WHAT: VENV has exactly REQUIREMENTS installed. The stamp is the
+# hash of the requirements file last installed, so a change of the file reinstalls.
+ensure_venv() {
+  local venv="$1" requirements="$2" what="$3" stamp="$1/.requirements.sha256" wanted
+  wanted="$(sha256sum "$requirements" | cut -d' ' -f1)"
+  if [ -x "$venv/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$wanted" ]; then
     return 0
   fi
-  step "installing the Python test tools (PyJWT, pytest, sliderule) into $PY_VENV"
+  step "installing $what into $venv"
   # --clear only when the venv is unusable (e.g. its Python was upgraded away); a changed
   # requirements file installs over the existing venv, which is quicker.
-  if [ ! -x "$PY_VENV/bin/python" ]; then python3 -m venv --clear "$PY_VENV"; fi
-  "$PY_VENV/bin/pip" install --quiet --disable-pip-version-check -r "$PY_REQUIREMENTS"
+  if [ ! -x "$venv/bin/python" ]; then python3 -m venv --clear "$venv"; fi
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
   printf '%s\n' "$wanted" >"$stamp"
 }
 
