@@ -1,4 +1,4 @@
-//! The command line: `demo`, `serve`, `config check`, `keys`, `reap`. `keys generate|rotate|list|retire`.
+//! The command line: `demo`, `serve`, `config check`, `keys`, `reap`, `lambda`. `keys generate|rotate|list|retire`.
 //!
 //! Exit codes: 0 success, 1 a runtime failure (for example the port is taken), 2 a usage or
 //! configuration error, reported as one line naming the key and the problem.
@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 mod keys;
+mod lambda;
 mod reap;
 
 use crate::config::{self, Config, ConfigSources, Mode};
@@ -41,6 +42,8 @@ enum Command {
     Keys(keys::KeysCommand),
     /// Destroy every cluster whose deadline has passed (one sweep of the reaper).
     Reap(reap::ReapArgs),
+    /// Run as an AWS Lambda function: API Gateway requests, or scheduled jobs.
+    Lambda(lambda::LambdaArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -135,6 +138,7 @@ pub fn run() -> ExitCode {
         }
         Command::Keys(command) => keys::run(command),
         Command::Reap(args) => reap::run(args),
+        Command::Lambda(args) => lambda::run(args),
         Command::Serve(args) => {
             let flags = args.flags();
             match load(Mode::Serve, args.config.as_deref(), flags) {
@@ -199,16 +203,21 @@ fn serve(config: Config) -> ExitCode {
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => match configuration_error(&e) {
-            Some(config_error) => {
-                eprintln!("error: configuration: {config_error}");
-                ExitCode::from(2)
-            }
-            None => {
-                eprintln!("error: {e:#}");
-                ExitCode::FAILURE
-            }
-        },
+        Err(e) => exit_for(&e),
+    }
+}
+
+/// Says why a command failed: exit 2 for a configuration error, 1 for anything else.
+fn exit_for(error: &anyhow::Error) -> ExitCode {
+    match configuration_error(error) {
+        Some(config_error) => {
+            eprintln!("error: configuration: {config_error}");
+            ExitCode::from(2)
+        }
+        None => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
     }
 }
 

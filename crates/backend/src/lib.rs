@@ -15,6 +15,7 @@ pub mod github;
 pub mod http;
 pub mod jobs;
 pub mod keys;
+pub mod lambda;
 pub mod provisioner;
 pub mod server;
 pub mod store;

@@ -241,7 +241,7 @@ impl Drop for TestApp {
     }
 }
 
-fn test_signing_key_pem() -> &'static str {
+pub fn test_signing_key_pem() -> &'static str {
     static PEM: OnceLock<String> = OnceLock::new();
     PEM.get_or_init(|| {
         SigningKey::generate(KeyBits::Rsa2048)

@@ -12,6 +12,7 @@ mod github_client;
 mod host_routing;
 mod identity;
 mod key_rotation;
+mod lambda;
 mod moto;
 mod provisioner;
 mod published;
