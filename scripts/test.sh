@@ -31,6 +31,11 @@ cargo build --quiet -p sliderule-backend --locked
 SLIDERULE_BACKEND_BIN="$BACKEND_BIN" PYTHONDONTWRITEBYTECODE=1 \
   "$PY_VENV/bin/python" -m pytest -p no:cacheprovider -v tests/interop 2>&1 | tee "$logs/interop.log"
 
+step "interop tests (Node.js: the official @sliderule/sliderule client logs in against us)"
+SLIDERULE_BACKEND_BIN="$BACKEND_BIN" \
+  node --test --test-reporter=spec tests/interop/node/official-client.test.mjs 2>&1 \
+  | tee "$logs/interop-node.log"
+
 build_web
 
 step "browser tests (Playwright on Debian Chromium)"
@@ -41,7 +46,8 @@ E2E_BACKEND="${E2E_BACKEND:-$BACKEND_BIN}" \
 # Only reached when everything passed (set -e): one closing line with the totals.
 rust=$(grep -Eo 'test result: ok\. [0-9]+ passed' "$logs/cargo-test.log" | awk '{n += $4} END {print n + 0}')
 python=$(grep -Eo '[0-9]+ passed' "$logs/interop.log" | tail -n1 | awk '{print $1 + 0}')
+nodejs=$(grep -Eo 'pass [0-9]+$' "$logs/interop-node.log" | tail -n1 | awk '{print $2 + 0}')
 browser=$(grep -Eo '^ *[0-9]+ passed' "$logs/e2e.log" | awk '{n += $1} END {print n + 0}')
-printf '\nRust tests: %d, Python interop tests: %d, browser tests: %d, in %ds\n' \
-  "$rust" "$python" "$browser" "$(( $(date +%s) - started ))"
-printf 'tests: %d passed, 0 failed\n' "$((rust + python + browser))"
+printf '\nRust tests: %d, Python interop tests: %d, Node.js interop tests: %d, browser tests: %d, in %ds\n' \
+  "$rust" "$python" "$nodejs" "$browser" "$(( $(date +%s) - started ))"
+printf 'tests: %d passed, 0 failed\n' "$((rust + python + nodejs + browser))"

@@ -48,7 +48,7 @@ ensure_node_packages() {
   if [ -f "$stamp" ] && cmp -s "$ROOT/package-lock.json" "$ROOT/node_modules/.sliderule-lock"; then
     return 0
   fi
-  step "installing npm packages (wasm-opt, Playwright)"
+  step "installing npm packages (wasm-opt, Playwright, the official SlideRule Node.js client)"
   (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
   cp "$ROOT/package-lock.json" "$ROOT/node_modules/.sliderule-lock"
 }
