@@ -6,6 +6,7 @@ started=$(date +%s)
 
 ensure_web_tools
 ensure_chromium
+ensure_openssl
 ensure_moto
 ensure_python_tools
 ensure_cfn_lint

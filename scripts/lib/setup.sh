@@ -60,6 +60,14 @@ ensure_chromium() {
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium >/dev/null
 }
 
+# The Node.js interop test makes its throw-away CA with the openssl command.
+ensure_openssl() {
+  if command -v openssl >/dev/null; then return 0; fi
+  step "installing openssl from Debian"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq openssl >/dev/null
+}
+
 MOTO_VENV="$TOOLS_CACHE/moto-venv"
 ensure_moto() {
   if [ -x "$MOTO_VENV/bin/moto_server" ]; then return 0; fi
