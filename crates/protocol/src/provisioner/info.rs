@@ -1,8 +1,8 @@
 //! `/info`: who the caller is, what they may deploy and within which limits.
 
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
 
+use super::Budget;
 use crate::authenticator::oauth::known_clusters;
 use crate::{Claims, Limits, OrgRoles};
 
@@ -42,21 +42,4 @@ impl InfoResponse {
             budget: None,
         }
     }
-}
-
-/// A budget's standing, in US dollars. Amounts are for showing people; the ledger itself is the
-/// server's business.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Budget {
-    /// Whose budget: a GitHub login or a team cluster.
-    pub account: String,
-    /// What is left.
-    pub balance: f64,
-    /// What is credited on the 1st of each month.
-    pub monthly_allowance: f64,
-    /// What the account's live clusters cost per hour now.
-    pub burn_rate_per_hour: f64,
-    /// When the balance runs out at that rate, or `null` if nothing is running.
-    #[serde(default, with = "crate::timestamp::option")]
-    pub runs_out_at: Option<OffsetDateTime>,
 }

@@ -3,6 +3,7 @@
 //! Every endpoint is a `POST` with a JSON body. Field names follow upstream (CloudFormation's
 //! `StackStatus` and friends keep AWS's capitalisation because upstream clients read them).
 
+pub mod budget;
 pub mod discovery_status;
 pub mod events;
 pub mod info;
@@ -10,9 +11,13 @@ pub mod report;
 pub mod requests;
 pub mod status;
 
+pub use budget::{
+    AdjustRequest, Budget, BudgetKind, BudgetRequest, BudgetsResponse, LedgerEntry, LedgerKind,
+    SettingsRequest,
+};
 pub use discovery_status::{DiscoveryStatus, DiscoveryStatusRequest};
 pub use events::StackEvent;
-pub use info::{Budget, InfoResponse};
+pub use info::InfoResponse;
 pub use report::{ClusterReport, ClusterSummary, ReportResponse};
 pub use requests::{BranchRequest, ClusterRequest, DeployRequest, ExtendRequest};
 pub use status::{ClusterState, ClusterStatus, DestroyResponse, StackInfo, StackStatus};
@@ -35,10 +40,14 @@ pub mod paths {
     pub const REPORT_CLUSTERS: &str = "/report/clusters";
     /// v5's owner report.
     pub const REPORT: &str = "/report";
+    /// Budgets the caller may see, or one with its ledger.
+    pub const BUDGET: &str = "/budget";
+    /// An owner's credit or debit.
+    pub const BUDGET_ADJUST: &str = "/budget/adjust";
+    /// An owner's change of an account's allowance and cap.
+    pub const BUDGET_SETTINGS: &str = "/budget/settings";
     /// Start the test runner.
     pub const TEST: &str = "/test";
     /// The latest test summary.
     pub const REPORT_TESTS: &str = "/report/tests";
-    /// Budgets.
-    pub const BUDGET: &str = "/budget";
 }

@@ -116,7 +116,7 @@ fn upstream_head_info_round_trips() {
 fn info_with_a_budget_round_trips() {
     let body: InfoResponse = round_trip("info_with_budget.json");
     let budget = body.budget.expect("a budget");
-    assert_eq!(budget.balance, 412.5);
+    assert_eq!(budget.balance, sliderule_protocol::Usd::from_cents(41_250));
     assert_eq!(budget.runs_out_at, Some(datetime!(2026-05-21 08:30:00 UTC)));
 }
 

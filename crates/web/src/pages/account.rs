@@ -91,11 +91,11 @@ fn AccountDetails() -> impl IntoView {
                             <dt>"Account"</dt>
                             <dd>{budget.account.clone()}</dd>
                             <dt>"Balance"</dt>
-                            <dd>{format!("${:.2}", budget.balance)}</dd>
+                            <dd>{format!("${}", budget.balance)}</dd>
                             <dt>"Monthly allowance"</dt>
-                            <dd>{format!("${:.2}", budget.monthly_allowance)}</dd>
+                            <dd>{format!("${}", budget.monthly_allowance)}</dd>
                             <dt>"Spending now"</dt>
-                            <dd>{format!("${:.2} per hour", budget.burn_rate_per_hour)}</dd>
+                            <dd>{format!("${} per hour", budget.burn_rate_per_hour)}</dd>
                         </dl>
                     </section>
                 }
