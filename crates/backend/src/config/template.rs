@@ -13,14 +13,7 @@ use crate::cloud::cloudformation::read_template;
 
 /// The parameters the CloudFormation driver sets itself on every stack (provisioner.md, "Cloud
 /// drivers"); the template may require them without the configuration naming them.
-const DRIVER_PARAMETERS: [&str; 6] = [
-    "Cluster",
-    "Version",
-    "IsPublic",
-    "NodeCapacity",
-    "Domain",
-    "JwtIssuer",
-];
+const DRIVER_PARAMETERS: [&str; 6] = crate::cloud::cloudformation::CORE_PARAMETERS;
 
 const PARAMETERS_KEY: &str = "provisioner.parameters";
 const TEMPLATE_KEY: &str = "provisioner.template_file";

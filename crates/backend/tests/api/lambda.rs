@@ -119,10 +119,18 @@ async fn next(State(invocations): State<Arc<Invocations>>) -> (HeaderMap, axum::
     }
 }
 
-fn answer(invocations: &Invocations, id: &str, outcome: Outcome) {
+/// Hands the function's answer (its body, JSON) to the invocation waiting for it.
+fn answer(
+    invocations: &Invocations,
+    id: &str,
+    body: &[u8],
+    outcome: fn(Value) -> Outcome,
+) -> axum::http::StatusCode {
+    let body = serde_json::from_slice(body).unwrap_or(Value::Null);
     if let Some(waiting) = invocations.waiting.lock().unwrap().remove(id) {
-        let _ = waiting.send(outcome);
+        let _ = waiting.send(outcome(body));
     }
+    axum::http::StatusCode::ACCEPTED
 }
 
 async fn response(
@@ -130,12 +138,7 @@ async fn response(
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> axum::http::StatusCode {
-    answer(
-        &invocations,
-        &id,
-        Ok(serde_json::from_slice(&body).unwrap_or(Value::Null)),
-    );
-    axum::http::StatusCode::ACCEPTED
+    answer(&invocations, &id, &body, Ok)
 }
 
 async fn error(
@@ -143,12 +146,7 @@ async fn error(
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> axum::http::StatusCode {
-    answer(
-        &invocations,
-        &id,
-        Err(serde_json::from_slice(&body).unwrap_or(Value::Null)),
-    );
-    axum::http::StatusCode::ACCEPTED
+    answer(&invocations, &id, &body, Err)
 }
 
 async fn init_error(

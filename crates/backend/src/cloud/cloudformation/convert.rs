@@ -14,7 +14,7 @@ use crate::cloud::{ManagedStack, Stack, StackSpec, TAG_CLUSTER, TAG_DEPLOYMENT, 
 
 /// The template parameters the driver sets from each [`StackSpec`] and its settings. Operator
 /// extras may not use these names.
-pub(super) const CORE_PARAMETERS: [&str; 6] = [
+pub const CORE_PARAMETERS: [&str; 6] = [
     "Cluster",
     "Version",
     "IsPublic",

@@ -24,6 +24,8 @@
 //!   the bundled template uses auto-scaling groups only and takes its network as parameters.
 
 mod convert;
+
+pub use convert::CORE_PARAMETERS;
 mod errors;
 mod settings;
 
