@@ -1,7 +1,8 @@
 //! Every durable fact, behind one trait so tests and deployments choose the implementation: for
 //! the authenticator, registered OAuth clients, pending browser logins, one-time codes,
 //! device-poll bookkeeping and refresh-token families; for the provisioner ([`ClusterStore`]),
-//! cluster records, leases, the audit log and the simulated cloud's stacks.
+//! cluster records, leases, the audit log and the simulated cloud's stacks; for budgets
+//! ([`BudgetStore`]), balances, the ledger and the meters of running clusters.
 //!
 //! Secrets never reach the store in the clear: codes, refresh tokens and device codes are kept as
 //! [`TokenHash`]es, and the one thing that must be recoverable (the successor of a refresh token,
@@ -12,6 +13,7 @@
 //! spent exactly once even when requests race, in one process or in several sharing the database.
 //! Time is always passed in, so tests control the clock.
 
+mod budgets;
 mod clusters;
 mod sqlite;
 #[cfg(test)]
@@ -23,6 +25,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
+pub use budgets::{BudgetRow, BudgetStore, Capacity, Meter, NewBudget, Posting};
 pub use clusters::{
     AuditEntry, BeginDeploy, ClusterPhase, ClusterRecord, ClusterStore, DestroyIntent,
     SimulatedStackRow,
@@ -158,7 +161,7 @@ pub enum Rotation {
 
 /// The durable state of the authenticator. Implementations: [`SqliteStore`].
 #[async_trait]
-pub trait Store: ClusterStore + Send + Sync + 'static {
+pub trait Store: ClusterStore + BudgetStore + Send + Sync + 'static {
     /// Whether the store answers (for `/ready`).
     async fn ping(&self) -> Result<(), StoreError>;
 

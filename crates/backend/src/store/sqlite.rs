@@ -11,6 +11,7 @@
 //! Times are stored as unix milliseconds, durations as milliseconds.
 
 mod audit;
+mod budgets;
 mod clients;
 mod clusters;
 mod codes;

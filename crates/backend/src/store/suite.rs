@@ -3,6 +3,7 @@
 //! is one test; its name says what it checks.
 
 mod audit;
+mod budgets;
 mod clients;
 mod clusters;
 mod codes;
@@ -14,6 +15,7 @@ mod refresh;
 mod simulated;
 
 pub(crate) use audit::*;
+pub(crate) use budgets::*;
 pub(crate) use clients::*;
 pub(crate) use clusters::*;
 pub(crate) use codes::*;

@@ -70,6 +70,9 @@ pub enum LedgerKind {
 /// One movement of a balance, and the balance after it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LedgerEntry {
+    /// Its position in the account's ledger, increasing: `/budget`'s `before` pages by it.
+    #[serde(default)]
+    pub id: i64,
     /// When.
     #[serde(with = "crate::timestamp")]
     pub at: OffsetDateTime,
@@ -168,6 +171,7 @@ mod tests {
             runs_out_at_max: None,
             warning: false,
             ledger: Some(vec![LedgerEntry {
+                id: 7,
                 at: datetime!(2026-12-03 09:00 UTC),
                 kind: LedgerKind::Charge,
                 amount: Usd::from_cents(-255),

@@ -74,6 +74,16 @@ suite_on_memory!(
     audit_pages_run_newest_first_before_an_exclusive_id,
     a_new_current_stack_replaces_the_clusters_previous_one,
     putting_a_stack_again_replaces_its_state,
+    opening_a_budget_writes_its_opening_balance_once,
+    a_posting_moves_the_balance_and_records_the_balance_after_it,
+    the_allowance_is_credited_once_a_month_up_to_the_cap,
+    limits_change_only_what_is_given,
+    the_warning_is_marked_once_a_month,
+    ledger_pages_run_newest_first_before_an_exclusive_id,
+    three_nodes_for_ninety_minutes_settled_every_five_seconds_cost_exactly_2_55,
+    a_capacity_change_splits_the_interval,
+    settling_again_at_the_same_time_or_earlier_charges_nothing,
+    a_day_is_reconciled_once_with_aws_figure_minus_ours,
 );
 
 fn db_path(dir: &tempfile::TempDir) -> PathBuf {
@@ -162,6 +172,13 @@ async fn concurrent_lease_acquisitions_through_two_stores_on_one_file_grant_one_
     let dir = tempfile::tempdir().unwrap();
     let stores = stores_on_one_file(&db_path(&dir), 2);
     suite::concurrent_lease_acquisitions_grant_exactly_one_holder(&stores).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_allowance_credits_through_two_stores_on_one_file_credit_a_month_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let stores = stores_on_one_file(&db_path(&dir), 2);
+    suite::concurrent_allowance_credits_credit_a_month_once(&stores).await;
 }
 
 // Files and migrations

@@ -178,3 +178,35 @@ pub(crate) async fn concurrent_lease_acquisitions_grant_exactly_one_holder(
         assert_eq!(holders, 1, "round {round}: {outcomes:?}");
     }
 }
+
+pub(crate) async fn concurrent_allowance_credits_credit_a_month_once(stores: &[Arc<dyn Store>]) {
+    use sliderule_protocol::Usd;
+    use sliderule_protocol::provisioner::BudgetKind;
+
+    stores[0]
+        .open_budget(
+            &crate::store::NewBudget {
+                account: "bob".into(),
+                kind: BudgetKind::Personal,
+                balance: Usd::from_dollars(10),
+                monthly_allowance: Usd::from_dollars(100),
+                max_balance: Usd::from_dollars(1_000),
+                period: "2024-04".into(),
+            },
+            T0,
+        )
+        .await
+        .unwrap();
+    for round in 0..ROUNDS {
+        let period = format!("2024-{:02}", 5 + round);
+        let outcomes = race(stores, |store, _| {
+            let period = period.clone();
+            async move { store.credit_allowance("bob", &period, T0).await.unwrap() }
+        })
+        .await;
+        let credited: Vec<_> = outcomes.iter().flatten().collect();
+        assert_eq!(credited, vec![&Usd::from_dollars(100)], "round {round}");
+    }
+    let budget = stores[0].budget("bob").await.unwrap().unwrap();
+    assert_eq!(budget.balance, Usd::from_dollars(10 + 100 * ROUNDS as i64));
+}
