@@ -14,6 +14,7 @@ use anyhow::Context;
 use github_emulator::Emulator;
 
 use crate::authenticator::Authenticator;
+use crate::budgets::Budgets;
 use crate::clock::{Clock, SystemClock};
 use crate::cloud::Cloud;
 use crate::config::{Config, Mode, PublicUrls};
@@ -111,7 +112,15 @@ impl AppState {
             &github_config(&config, &urls, emulator.is_some()),
             store.clone(),
         )?;
-        let provisioner = Provisioner::new(&config, cloud, store.clone(), clock.clone());
+        let metrics = Metrics::new();
+        let budgets = Budgets::new(
+            &config,
+            store.clone(),
+            clock.clone(),
+            metrics.budgets.clone(),
+        )
+        .map(Arc::new);
+        let provisioner = Provisioner::new(&config, cloud, store.clone(), clock.clone(), budgets);
         let host_routing = config.domain.as_deref().map(HostRouting::new);
         let spa = SpaFiles::new(config.web.dist_dir.clone());
         let auth_rate_limit = RateLimiter::new(
@@ -121,7 +130,7 @@ impl AppState {
         Ok(Self(Arc::new(App {
             config,
             urls,
-            metrics: Metrics::new(),
+            metrics,
             spa,
             host_routing,
             keys: Arc::new(keys),

@@ -1,5 +1,5 @@
 //! The periodic work, as one-shot jobs over the [`AppState`]: the reaper's sweep, the
-//! reconciliation of records and stacks, the purge of expired sign-in records and the reload
+//! reconciliation of records and stacks, the budget sweep, the purge of expired sign-in records and the reload
 //! of the keyring. A server runs them in loops ([`start`]); `sliderule-backend reap` runs the
 //! reaper once; a scheduled event (cron, EventBridge, a Lambda schedule) runs [`all`] once.
 //! Each job logs its own failures and never fails its caller: the next run catches up.
@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::app::AppState;
 use crate::keys::RELOAD_INTERVAL;
+use crate::provisioner::budget_sweep::BudgetSweep;
 use crate::provisioner::reaper::Sweep;
 use crate::store::StoreError;
 
@@ -47,6 +48,19 @@ pub async fn reap(state: &AppState) -> Result<Reaped, StoreError> {
             };
             state.metrics.record_sweep(&failed, None, pending);
             Err(error)
+        }
+    }
+}
+
+/// One budget sweep (allowances, charges, the warning, exhaustion); `None` when budgets are
+/// off or it failed (logged).
+pub async fn budgets(state: &AppState) -> Option<BudgetSweep> {
+    state.provisioner.budgets.as_ref()?;
+    match state.provisioner.sweep_budgets().await {
+        Ok(sweep) => Some(sweep),
+        Err(error) => {
+            tracing::warn!(%error, "budget sweep failed; trying again next period");
+            None
         }
     }
 }
@@ -111,19 +125,24 @@ pub struct Report {
     pub reaped: Option<Reaped>,
     pub purged: u64,
     pub keys_reloaded: bool,
+    /// `None` when budgets are off or the sweep failed.
+    pub budgets: Option<BudgetSweep>,
 }
 
 /// Every job once, for a schedule: keys first (a rotation applies to what follows), then the
-/// reconciliation (so orphans are adopted before the reaper looks), the reaper, the purge.
+/// reconciliation (so orphans are adopted before the reaper looks), the budget sweep (so an
+/// exhausted account's destroy is recorded before the reaper looks), the reaper, the purge.
 pub async fn all(state: &AppState) -> Report {
     let keys_reloaded = reload_keys(state).await;
     reconcile(state).await;
+    let budgets = budgets(state).await;
     let reaped = reap(state).await.ok();
     let purged = purge(state).await;
     Report {
         reaped,
         purged,
         keys_reloaded,
+        budgets,
     }
 }
 
@@ -144,10 +163,11 @@ pub struct Background {
 
 /// Starts every job in a loop of its own: the reaper every `reaper_period` (every
 /// `destroy_poll` while a destroy is pending, and at once when one is recorded here), the
-/// reconciliation every `reconcile_period`, the purge every [`PURGE_PERIOD`], the keyring
+/// reconciliation every `reconcile_period`, the budget sweep every `charge_period` (when budgets
+/// are on), the purge every [`PURGE_PERIOD`], the keyring
 /// reload every [`RELOAD_INTERVAL`].
 pub fn start(state: &AppState) -> Background {
-    let tasks = vec![
+    let mut tasks = vec![
         AbortOnDrop(tokio::spawn(reap_loop(state.clone()))),
         AbortOnDrop(tokio::spawn(every(
             state.provisioner.reconcile_period,
@@ -162,6 +182,15 @@ pub fn start(state: &AppState) -> Background {
             },
         ))),
     ];
+    if let Some(budgets) = &state.provisioner.budgets {
+        tasks.push(AbortOnDrop(tokio::spawn(every(
+            budgets.charge_period,
+            state.clone(),
+            |state| async move {
+                self::budgets(&state).await;
+            },
+        ))));
+    }
     Background {
         _tasks: tasks,
         // The keyring reloads itself (it keeps only a weak reference, and a fixed key has

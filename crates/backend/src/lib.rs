@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod authenticator;
+pub mod budgets;
 pub mod cli;
 pub mod clock;
 pub mod cloud;

@@ -15,6 +15,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
+use sliderule_protocol::{Pricing, Usd};
 
 pub use load::{ConfigSources, load};
 pub use secret::Secret;
@@ -70,6 +71,8 @@ pub struct Config {
     pub web: WebConfig,
     #[serde(default)]
     pub demo: DemoConfig,
+    #[serde(default)]
+    pub budgets: BudgetsConfig,
 }
 
 fn default_mode() -> Mode {
@@ -333,6 +336,55 @@ impl Default for WebConfig {
     }
 }
 
+/// Budgets (provisioner.md, "Budgets"): prices, the defaults of new accounts, how often
+/// charges are written, and Cost Explorer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BudgetsConfig {
+    /// On in demo mode, off in serve mode unless set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// What each node costs per hour (USD).
+    pub node_usd_per_hour: Usd,
+    /// What every deployed cluster pays per hour besides its nodes (load balancer, monitor).
+    pub cluster_usd_per_hour: Usd,
+    /// Charges are written at least this often; 5 in demo mode, 300 in serve mode unless set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub charge_period_secs: Option<u64>,
+    /// A new account's balance (USD).
+    pub initial_balance: Usd,
+    /// Credited on the 1st of each month (UTC).
+    pub monthly_allowance: Usd,
+    /// The allowance never lifts a balance above this.
+    pub max_balance: Usd,
+    /// Compare our charges with AWS Cost Explorer's daily figures and write the difference.
+    pub reconcile_with_cost_explorer: bool,
+}
+
+impl Default for BudgetsConfig {
+    fn default() -> Self {
+        Self {
+            enabled: None,
+            node_usd_per_hour: Pricing::DEMO.node_usd_per_hour,
+            cluster_usd_per_hour: Pricing::DEMO.cluster_usd_per_hour,
+            charge_period_secs: None,
+            initial_balance: Usd::from_dollars(100),
+            monthly_allowance: Usd::from_dollars(100),
+            max_balance: Usd::from_dollars(200),
+            reconcile_with_cost_explorer: false,
+        }
+    }
+}
+
+impl BudgetsConfig {
+    pub fn pricing(&self) -> Pricing {
+        Pricing {
+            node_usd_per_hour: self.node_usd_per_hour,
+            cluster_usd_per_hour: self.cluster_usd_per_hour,
+        }
+    }
+}
+
 /// Knobs of demo mode only.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -375,6 +427,20 @@ impl Config {
             Mode::Demo => Some(DEMO_WEB_CLIENT_ID.to_owned()),
             Mode::Serve => None,
         })
+    }
+
+    /// Whether budgets are kept: configured, or on in demo mode only.
+    pub fn budgets_enabled(&self) -> bool {
+        self.budgets.enabled.unwrap_or(self.mode == Mode::Demo)
+    }
+
+    /// How often charges are written: configured, or 5 s in demo mode and 300 s in serve mode.
+    pub fn charge_period(&self) -> std::time::Duration {
+        let default = match self.mode {
+            Mode::Demo => 5,
+            Mode::Serve => 300,
+        };
+        std::time::Duration::from_secs(self.budgets.charge_period_secs.unwrap_or(default))
     }
 
     /// The cloud driver in effect: configured, or the mode's default.

@@ -55,6 +55,7 @@ pub(super) fn validate(config: &Config) -> Result<(), ConfigError> {
             return Err(ConfigError::new(key, "must be at least 1"));
         }
     }
+    validate_budgets(&config.budgets)?;
     if config.github.membership_cache_secs > 300 {
         return Err(ConfigError::new(
             "github.membership_cache_secs",
@@ -122,6 +123,30 @@ fn validate_serve(config: &Config) -> Result<(), ConfigError> {
 }
 
 /// A certificate without its key (or the reverse) is a mistake, not a request for plain HTTP.
+fn validate_budgets(budgets: &super::BudgetsConfig) -> Result<(), ConfigError> {
+    if budgets.charge_period_secs == Some(0) {
+        return Err(ConfigError::new(
+            "budgets.charge_period_secs",
+            "must be at least 1",
+        ));
+    }
+    for (key, value) in [
+        ("budgets.node_usd_per_hour", budgets.node_usd_per_hour),
+        ("budgets.cluster_usd_per_hour", budgets.cluster_usd_per_hour),
+        ("budgets.initial_balance", budgets.initial_balance),
+        ("budgets.monthly_allowance", budgets.monthly_allowance),
+        ("budgets.max_balance", budgets.max_balance),
+    ] {
+        if value < sliderule_protocol::Usd::ZERO {
+            return Err(ConfigError::new(
+                key,
+                format!("must not be negative (it is {value})"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn check_tls_pair(server: &super::ServerConfig) -> Result<(), ConfigError> {
     match (&server.tls_cert_file, &server.tls_key_file) {
         (Some(_), None) => Err(ConfigError::new(
@@ -362,5 +387,55 @@ mod tests {
         assert!(check_domain("localhost:8443").is_ok());
         assert!(check_domain("slideruleearth.io").is_ok());
         assert!(check_domain("-bad.io").is_err());
+    }
+
+    fn demo_with(env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        load(
+            Mode::Demo,
+            ConfigSources {
+                env: env
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                ..Default::default()
+            },
+        )
+    }
+
+    #[test]
+    fn budgets_are_on_in_the_demo_every_five_seconds_and_off_in_serve_mode() {
+        let demo = demo_with(&[]).unwrap();
+        assert!(demo.budgets_enabled());
+        assert_eq!(demo.charge_period(), std::time::Duration::from_secs(5));
+        assert_eq!(demo.budgets.pricing(), sliderule_protocol::Pricing::DEMO);
+        let off = demo_with(&[("SLIDERULE_BUDGETS__ENABLED", "false")]).unwrap();
+        assert!(!off.budgets_enabled());
+        let serve = serve_with(&[
+            ("SLIDERULE_GITHUB__CLIENT_ID", "Iv1.abc"),
+            ("SLIDERULE_GITHUB__CLIENT_SECRET", "shh"),
+            (
+                "SLIDERULE_PROVISIONER__PARAMETERS",
+                "{ VpcId = \"vpc-1\", SubnetIds = \"subnet-1\" }",
+            ),
+        ])
+        .unwrap();
+        assert!(!serve.budgets_enabled());
+        assert_eq!(serve.charge_period(), std::time::Duration::from_secs(300));
+    }
+
+    #[test]
+    fn budget_amounts_are_exact_and_never_negative() {
+        let config = demo_with(&[("SLIDERULE_BUDGETS__NODE_USD_PER_HOUR", "\"0.125\"")]).unwrap();
+        assert_eq!(
+            config.budgets.node_usd_per_hour,
+            sliderule_protocol::Usd::from_micros(125_000)
+        );
+        let err = demo_with(&[("SLIDERULE_BUDGETS__MAX_BALANCE", "-1")]).unwrap_err();
+        assert_eq!(err.key, "budgets.max_balance");
+        assert!(err.problem.contains("-1.00"), "{}", err.problem);
+        let err = demo_with(&[("SLIDERULE_BUDGETS__CHARGE_PERIOD_SECS", "0")]).unwrap_err();
+        assert_eq!(err.key, "budgets.charge_period_secs");
+        let err = demo_with(&[("SLIDERULE_BUDGETS__INITIAL_BALANCE", "\"ten\"")]).unwrap_err();
+        assert!(err.key.starts_with("budgets.initial_balance"), "{err}");
     }
 }

@@ -171,8 +171,31 @@ impl From<crate::provisioner::error::ProvisionerError> for ApiError {
             },
             E::Conflict { code, description } => Self::Conflict { code, description },
             E::Cloud(cloud) => cloud.into(),
+            E::Budget(budget) => budget.into(),
             E::Store(store) => store.into(),
             E::Internal(cause) => Self::Internal(cause),
+        }
+    }
+}
+
+impl From<crate::budgets::BudgetError> for ApiError {
+    fn from(error: crate::budgets::BudgetError) -> Self {
+        use crate::budgets::BudgetError as E;
+        match error {
+            E::InsufficientFunds(refused) => Self::Unprocessable {
+                code: codes::INSUFFICIENT_FUNDS,
+                description: refused.to_string(),
+            },
+            E::UnknownAccount(_) => Self::NotFoundCode {
+                code: codes::NOT_FOUND,
+                description: error.to_string(),
+            },
+            E::Forbidden(description) => Self::Forbidden(description),
+            E::Invalid(description) => Self::BadRequest {
+                code: codes::INVALID_REQUEST,
+                description,
+            },
+            E::Store(store) => store.into(),
         }
     }
 }

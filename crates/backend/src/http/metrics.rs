@@ -20,6 +20,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use crate::app::AppState;
+use crate::budgets::BudgetCounters;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -50,6 +51,8 @@ pub struct Metrics {
     destroys_pending: Gauge,
     destroy_retries: Counter,
     destroy_seconds: Histogram,
+    /// Counted by the budget rules.
+    pub budgets: BudgetCounters,
 }
 
 impl Metrics {
@@ -112,8 +115,39 @@ impl Metrics {
             "Time from a destroy being asked (by a person or a deadline) to its stack being gone",
             destroy_seconds.clone(),
         );
+        let budgets = BudgetCounters::default();
+        for (name, help, counter) in [
+            (
+                "budget_charges",
+                "Charges written to a budget's ledger",
+                &budgets.charges,
+            ),
+            (
+                "budget_refusals",
+                "Deploys and extends refused for insufficient funds",
+                &budgets.refusals,
+            ),
+            (
+                "budget_exhaustion_destroys",
+                "Clusters destroyed because their budget ran out",
+                &budgets.exhaustion_destroys,
+            ),
+            (
+                "budget_reconciliations",
+                "Cost Explorer figures written as reconcile entries",
+                &budgets.reconciliations,
+            ),
+            (
+                "budget_reconciliation_failures",
+                "Cost Explorer queries that failed (tried again next time)",
+                &budgets.reconciliation_failures,
+            ),
+        ] {
+            registry.register(name, help, counter.clone());
+        }
         Arc::new(Self {
             registry,
+            budgets,
             requests,
             durations,
             reaper_sweeps,

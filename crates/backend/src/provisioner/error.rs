@@ -4,6 +4,7 @@
 
 use sliderule_protocol::{ClusterName, LimitError, codes};
 
+use crate::budgets::BudgetError;
 use crate::cloud::CloudError;
 use crate::store::StoreError;
 
@@ -28,6 +29,9 @@ pub enum ProvisionerError {
     /// is logged, and only a sentence reaches the caller.
     #[error(transparent)]
     Cloud(#[from] CloudError),
+    /// Refused by the budget (insufficient funds), or a budget request that cannot be met.
+    #[error(transparent)]
+    Budget(#[from] BudgetError),
     #[error(transparent)]
     Store(#[from] StoreError),
     /// A bug: a stored value that no longer parses, say.

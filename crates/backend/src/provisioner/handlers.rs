@@ -4,6 +4,9 @@ use axum::Json;
 use axum::extract::{Path, State};
 use sliderule_protocol::ClusterName;
 use sliderule_protocol::provisioner::{
+    AdjustRequest, Budget, BudgetRequest, BudgetsResponse, SettingsRequest,
+};
+use sliderule_protocol::provisioner::{
     ClusterReport, ClusterRequest, ClusterStatus, DeployRequest, DestroyResponse, ExtendRequest,
     InfoResponse, ReportResponse, StackEvent,
 };
@@ -16,10 +19,42 @@ use crate::http::error::ApiError;
 use crate::http::json_body::JsonBody;
 
 pub async fn info(State(state): State<AppState>, caller: Caller) -> Json<InfoResponse> {
-    Json(InfoResponse::new(
+    let mut info = InfoResponse::new(
         &caller.claims,
         caller.limits,
         state.provisioner.public_cluster.as_deref(),
+    );
+    info.budget = state.provisioner.personal_budget(caller.login()).await;
+    Json(info)
+}
+
+pub async fn budget(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(request): JsonBody<BudgetRequest>,
+) -> Result<Json<BudgetsResponse>, ApiError> {
+    Ok(Json(
+        state.provisioner.budgets_for(&caller, &request).await?,
+    ))
+}
+
+pub async fn budget_adjust(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(request): JsonBody<AdjustRequest>,
+) -> Result<Json<Budget>, ApiError> {
+    Ok(Json(
+        state.provisioner.adjust_budget(&caller, &request).await?,
+    ))
+}
+
+pub async fn budget_settings(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(request): JsonBody<SettingsRequest>,
+) -> Result<Json<Budget>, ApiError> {
+    Ok(Json(
+        state.provisioner.budget_settings(&caller, &request).await?,
     ))
 }
 

@@ -108,6 +108,14 @@ impl Provisioner {
                 "only owners may deploy public clusters; leave is_public out or false".into(),
             ));
         }
+        let payer = self
+            .store
+            .cluster(cluster.as_str())
+            .await?
+            .filter(|r| r.phase != ClusterPhase::Closed)
+            .map_or_else(|| caller.login().to_owned(), |r| r.owner);
+        self.afford(cluster, &payer, request.node_capacity.get(), request.ttl)
+            .await?;
         for _ in 0..ATTEMPTS {
             let now = self.clock.now();
             let deadline = now + request.ttl.duration();
@@ -343,10 +351,25 @@ impl Provisioner {
             .await?
             .filter(|s| s.status().state().is_live())
             .ok_or_else(|| no_live_cluster(cluster))?;
-        let record = self.store.cluster(cluster.as_str()).await?;
-        if record.is_some_and(|r| r.phase != ClusterPhase::Closed && r.destroy.is_some()) {
+        let record = self
+            .store
+            .cluster(cluster.as_str())
+            .await?
+            .filter(|r| r.phase != ClusterPhase::Closed);
+        if record.as_ref().is_some_and(|r| r.destroy.is_some()) {
             return Err(being_destroyed(cluster));
         }
+        let (payer, nodes) = match &record {
+            Some(r) => (r.owner.clone(), r.node_capacity),
+            None => (
+                stack
+                    .owner
+                    .clone()
+                    .unwrap_or_else(|| caller.login().to_owned()),
+                stack.node_capacity.map_or(1, NodeCapacity::get),
+            ),
+        };
+        self.afford(cluster, &payer, nodes, request.ttl).await?;
         // A destroy recorded between the read above and this write wins: the deadline of a
         // cluster that must go is not moved.
         let extended = self
@@ -409,6 +432,7 @@ impl Provisioner {
             change(&mut record);
             record.updated_at = self.clock.now();
             if let Some(stored) = self.store.update_cluster(&record).await? {
+                self.metered(&stored).await;
                 return Ok(Some(stored));
             }
             tokio::task::yield_now().await;

@@ -7,6 +7,8 @@
 //! [`reconcile`], plain async functions over the [`Provisioner`].
 
 pub mod audit;
+pub mod budget_sweep;
+mod budgets;
 pub mod caller;
 pub mod destroying;
 pub mod error;
@@ -23,6 +25,7 @@ use std::time::Duration;
 
 pub use routes::routes;
 
+use crate::budgets::Budgets;
 use crate::clock::Clock;
 use crate::cloud::Cloud;
 use crate::config::Config;
@@ -49,6 +52,8 @@ pub struct Provisioner {
     pub instance: String,
     /// The public cluster's name (shown in `/info`'s known clusters).
     pub public_cluster: Option<String>,
+    /// Budgets, when they are on: deploys and extends are paid for, records are metered.
+    pub budgets: Option<Arc<Budgets>>,
 }
 
 impl Provisioner {
@@ -57,6 +62,7 @@ impl Provisioner {
         cloud: Arc<dyn Cloud>,
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
+        budgets: Option<Arc<Budgets>>,
     ) -> Self {
         let settings = &config.provisioner;
         Self {
@@ -71,6 +77,7 @@ impl Provisioner {
             // Unique per process, so leases tell replicas apart.
             instance: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4()),
             public_cluster: config.web.public_cluster.clone(),
+            budgets,
         }
     }
 }

@@ -29,6 +29,9 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/report/clusters/{cluster}", post(handlers::report_cluster))
         .route(paths::REPORT, post(handlers::report))
         .route("/audit", post(handlers::audit))
+        .route(paths::BUDGET, post(handlers::budget))
+        .route(paths::BUDGET_ADJUST, post(handlers::budget_adjust))
+        .route(paths::BUDGET_SETTINGS, post(handlers::budget_settings))
         // The web client calls every endpoint from its own origin.
         .layer(cors::web_client(state));
     let mut router = Router::new().nest(MOUNT, api);

@@ -69,6 +69,8 @@ impl TestApp {
             ("bind", toml::Value::String("127.0.0.1:0".into())),
             ("data_dir", path_value(data.path())),
             ("web.dist_dir", path_value(dist.path())),
+            // Budgets have their own tests (which turn them on); elsewhere deploys are free.
+            ("budgets.enabled", toml::Value::Boolean(false)),
         ];
         if !options.data_dir_keyring {
             // RSA generation takes a moment: every test app signs with one key made once.

@@ -341,25 +341,25 @@ fn settle(
 ) -> Result<Usd, StoreError> {
     let mut charged = Usd::ZERO;
     let existing = meter(tx, cluster)?;
-    if let Some(mut running) = existing.clone() {
-        if now > running.settled_at {
-            let total = running.segment_cost(now);
-            let due = total.checked_sub(running.charged).unwrap_or(Usd::ZERO);
-            if due.is_positive() {
-                let posting = Posting {
-                    kind: LedgerKind::Charge,
-                    amount: Usd::from_micros(-due.micros()),
-                    cluster: Some(cluster.to_owned()),
-                    note: None,
-                    actor: None,
-                };
-                post(tx, &running.account, &posting, now)?;
-                charged = due;
-            }
-            running.charged = total;
-            running.settled_at = now;
-            write_meter(tx, &running)?;
+    if let Some(mut running) = existing.clone()
+        && now > running.settled_at
+    {
+        let total = running.segment_cost(now);
+        let due = total.checked_sub(running.charged).unwrap_or(Usd::ZERO);
+        if due.is_positive() {
+            let posting = Posting {
+                kind: LedgerKind::Charge,
+                amount: Usd::from_micros(-due.micros()),
+                cluster: Some(cluster.to_owned()),
+                note: None,
+                actor: None,
+            };
+            post(tx, &running.account, &posting, now)?;
+            charged = due;
         }
+        running.charged = total;
+        running.settled_at = now;
+        write_meter(tx, &running)?;
     }
     match (capacity, existing) {
         (Capacity::Keep, _) | (Capacity::Stop, None) => {}

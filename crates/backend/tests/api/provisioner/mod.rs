@@ -1,6 +1,7 @@
 //! The provisioner through HTTP, on the simulated cloud with a clock the tests move.
 
 mod access;
+mod budgets;
 mod destroying;
 mod failures;
 mod lifecycle;

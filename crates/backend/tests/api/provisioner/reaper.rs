@@ -32,6 +32,7 @@ pub(super) fn replica(app: &TestApp, cloud: Arc<dyn Cloud>, instance: &str) -> P
         reconcile_period: p.reconcile_period,
         instance: instance.to_owned(),
         public_cluster: None,
+        budgets: p.budgets.clone(),
     }
 }
 

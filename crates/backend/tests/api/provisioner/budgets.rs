@@ -1,0 +1,451 @@
+//! Budgets through HTTP (provisioner.md, "Budgets"): refusals, charges to the second, the
+//! owner's adjustments and settings, the monthly allowance, the warning, exhaustion, and who
+//! sees which budget. The budget sweep is driven by hand on the manual clock.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sliderule_backend::clock::Clock as _;
+use sliderule_backend::provisioner::budget_sweep::BudgetSweep;
+
+use super::support::{call, deploy, member, ok, owner, refused, status, until_state};
+use crate::helpers::{TestApp, TestConfig};
+
+/// Budgets on, with the demo's prices, and every background job an hour apart so the tests
+/// drive the sweep (and nothing races it) on the manual clock.
+async fn budget_app(values: Vec<(&'static str, toml::Value)>) -> TestApp {
+    let mut all = vec![
+        ("budgets.enabled", toml::Value::Boolean(true)),
+        ("budgets.charge_period_secs", toml::Value::Integer(3600)),
+        ("provisioner.reaper_period_secs", toml::Value::Integer(3600)),
+        ("provisioner.destroy_poll_secs", toml::Value::Integer(3600)),
+        (
+            "provisioner.reconcile_period_secs",
+            toml::Value::Integer(3600),
+        ),
+    ];
+    all.extend(values);
+    TestApp::spawn_with(TestConfig {
+        values: all,
+        ..Default::default()
+    })
+    .await
+}
+
+async fn sweep(app: &TestApp) -> BudgetSweep {
+    app.state.provisioner.sweep_budgets().await.unwrap()
+}
+
+fn minutes(n: u64) -> Duration {
+    Duration::from_secs(n * 60)
+}
+
+/// One budget with its ledger, as `token` reads it.
+async fn budget(app: &TestApp, token: &str, account: &str) -> Value {
+    let body = ok(app, token, "/budget", json!({ "account": account })).await;
+    body["budgets"][0].clone()
+}
+
+async fn balance(app: &TestApp, alice: &str, account: &str) -> f64 {
+    budget(app, alice, account).await["balance"]
+        .as_f64()
+        .unwrap()
+}
+
+async fn adjust(
+    app: &TestApp,
+    alice: &str,
+    account: &str,
+    amount: Value,
+    note: &str,
+) -> reqwest::Response {
+    call(
+        app,
+        alice,
+        "/budget/adjust",
+        json!({ "account": account, "amount": amount, "note": note }),
+    )
+    .await
+}
+
+/// The audit log's actions about `cluster`, oldest first.
+async fn audited(app: &TestApp, alice: &str, cluster: &str) -> Vec<String> {
+    let page = ok(app, alice, "/audit", json!({ "limit": 1000 })).await;
+    let mut actions: Vec<String> = page["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["cluster"] == cluster)
+        .map(|e| e["action"].as_str().unwrap().to_owned())
+        .collect();
+    actions.reverse();
+    actions
+}
+
+#[tokio::test]
+async fn info_shows_the_callers_budget_with_the_demo_defaults() {
+    let app = budget_app(vec![]).await;
+    let info = ok(&app, &member(&app, "bob"), "/info", json!({})).await;
+    let budget = &info["budget"];
+    assert_eq!(budget["account"], "bob");
+    assert_eq!(budget["kind"], "personal");
+    assert_eq!(budget["balance"], 100.0);
+    assert_eq!(budget["monthly_allowance"], 100.0);
+    assert_eq!(budget["max_balance"], 200.0);
+    assert_eq!(budget["burn_rate_per_hour"], 0.0);
+    assert_eq!(budget["runs_out_at"], Value::Null);
+    assert_eq!(budget["warning"], false);
+}
+
+#[tokio::test]
+async fn a_deploy_the_balance_cannot_pay_is_refused_with_the_affordable_ttl_and_records_nothing() {
+    let app = budget_app(vec![("budgets.initial_balance", toml::Value::Integer(1))]).await;
+    let bob = member(&app, "bob");
+    let body = json!({ "cluster": "bob", "node_capacity": 3, "ttl": 60 });
+    let (code, error, description) = refused(&app, &bob, "/deploy", body).await;
+    assert_eq!(code, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error, "insufficient_funds");
+    assert_eq!(
+        description,
+        "3 nodes for 60 minutes cost 1.70 USD but the balance of bob is 1.00 USD; it affords at most 35 minutes"
+    );
+    let (code, ..) = refused(&app, &bob, "/status", json!({ "cluster": "bob" })).await;
+    assert_eq!(code, StatusCode::NOT_FOUND);
+    let ledger = budget(&app, &bob, "bob").await["ledger"].clone();
+    assert_eq!(ledger.as_array().unwrap().len(), 1, "{ledger}");
+    // What it affords goes through.
+    deploy(&app, &bob, "bob", 3, 35).await;
+}
+
+#[tokio::test]
+async fn an_owner_credit_lets_a_refused_deploy_through_and_is_in_the_ledger_and_audit() {
+    let app = budget_app(vec![("budgets.initial_balance", toml::Value::Integer(1))]).await;
+    let bob = member(&app, "bob");
+    // Tokens are minted before the manual clock moves: they are checked against the real time.
+    let alice = owner(&app);
+    let body = json!({ "cluster": "bob", "node_capacity": 3, "ttl": 60 });
+    let (code, ..) = refused(&app, &bob, "/deploy", body.clone()).await;
+    assert_eq!(code, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let response = adjust(&app, &alice, "bob", json!("10.00"), "workshop on Friday").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let after: Value = response.json().await.unwrap();
+    assert_eq!(after["balance"], 11.0);
+    let entry = &after["ledger"][0];
+    assert_eq!(entry["kind"], "credit");
+    assert_eq!(entry["amount"], 10.0);
+    assert_eq!(entry["balance"], 11.0);
+    assert_eq!(entry["note"], "workshop on Friday");
+    assert_eq!(entry["actor"], "alice");
+
+    ok(&app, &bob, "/deploy", body).await;
+    assert_eq!(
+        audited(&app, &alice, "bob").await,
+        ["budget_adjust", "deploy"]
+    );
+}
+
+#[tokio::test]
+async fn extend_is_refused_when_the_balance_cannot_pay_to_the_new_deadline() {
+    let app = budget_app(vec![("budgets.initial_balance", toml::Value::Integer(2))]).await;
+    let bob = member(&app, "bob");
+    deploy(&app, &bob, "bob", 1, 60).await;
+    until_state(&app, &bob, "bob", "RUNNING").await;
+    let before = status(&app, &bob, "bob").await["expires_in_secs"].clone();
+    let (code, error, description) = refused(
+        &app,
+        &bob,
+        "/extend",
+        json!({ "cluster": "bob", "ttl": 240 }),
+    )
+    .await;
+    assert_eq!(
+        (code, error.as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "insufficient_funds")
+    );
+    assert!(
+        description.starts_with("1 node for 240 minutes cost 2.80 USD but the balance of bob is"),
+        "{description}"
+    );
+    assert_eq!(
+        status(&app, &bob, "bob").await["expires_in_secs"],
+        before,
+        "the deadline did not move"
+    );
+    ok(
+        &app,
+        &bob,
+        "/extend",
+        json!({ "cluster": "bob", "ttl": 120 }),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn three_nodes_for_ninety_minutes_cost_exactly_2_55() {
+    let app = budget_app(vec![]).await;
+    let bob = member(&app, "bob");
+    // Tokens are minted before the manual clock moves: they are checked against the real time.
+    let alice = owner(&app);
+    let started = app.clock.now();
+    deploy(&app, &bob, "bob", 3, 120).await;
+    until_state(&app, &bob, "bob", "RUNNING").await;
+    let elapsed = app.clock.now() - started;
+    app.clock
+        .advance(minutes(90) - Duration::try_from(elapsed).unwrap());
+    let swept = sweep(&app).await;
+    assert!(swept.swept);
+    assert_eq!(swept.charged, 1);
+    assert_eq!(balance(&app, &alice, "bob").await, 97.45);
+    let bob_budget = budget(&app, &bob, "bob").await;
+    assert_eq!(bob_budget["burn_rate_per_hour"], 1.7);
+    let charges: f64 = bob_budget["ledger"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "charge")
+        .map(|e| {
+            assert_eq!(e["cluster"], "bob");
+            e["amount"].as_f64().unwrap()
+        })
+        .sum();
+    assert!((charges + 2.55).abs() < 1e-9, "{charges}");
+    // Sweeping again at the same instant charges nothing more.
+    sweep(&app).await;
+    assert_eq!(balance(&app, &alice, "bob").await, 97.45);
+}
+
+#[tokio::test]
+async fn a_capacity_change_mid_way_closes_the_interval_at_the_old_size() {
+    let app = budget_app(vec![]).await;
+    let bob = member(&app, "bob");
+    // Tokens are minted before the manual clock moves: they are checked against the real time.
+    let alice = owner(&app);
+    let started = app.clock.now();
+    deploy(&app, &bob, "bob", 3, 120).await;
+    until_state(&app, &bob, "bob", "RUNNING").await;
+    let elapsed = Duration::try_from(app.clock.now() - started).unwrap();
+    app.clock.advance(minutes(30) - elapsed);
+    // 30 minutes at 3 nodes: 0.85, charged by the update itself.
+    deploy(&app, &bob, "bob", 1, 120).await;
+    assert_eq!(balance(&app, &alice, "bob").await, 99.15);
+    app.clock.advance(minutes(60));
+    sweep(&app).await;
+    // Then 60 minutes at 1 node: 0.70.
+    assert_eq!(balance(&app, &alice, "bob").await, 98.45);
+}
+
+#[tokio::test]
+async fn an_exhausted_account_has_its_clusters_destroyed_in_the_sweep_after_it_runs_out_not_before()
+{
+    let app = budget_app(vec![]).await;
+    let bob = member(&app, "bob");
+    // Tokens are minted before the manual clock moves: they are checked against the real time.
+    let alice = owner(&app);
+    let started = app.clock.now();
+    deploy(&app, &bob, "bob", 1, 60).await;
+    // A negative adjustment: 0.20 USD left, which 1 node (0.70 USD/h) spends in 17 1/7 minutes.
+    let response = adjust(&app, &alice, "bob", json!(-99.8), "testing exhaustion").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let info = ok(&app, &bob, "/info", json!({})).await;
+    assert_eq!(info["budget"]["warning"], true);
+    assert!(info["budget"]["runs_out_at"].is_string(), "{info}");
+
+    app.clock
+        .advance(minutes(17) - Duration::try_from(app.clock.now() - started).unwrap());
+    let swept = sweep(&app).await;
+    assert!(swept.exhausted.is_empty());
+    assert_eq!(status(&app, &bob, "bob").await.get("destroy_pending"), None);
+
+    app.clock.advance(minutes(1));
+    let swept = sweep(&app).await;
+    assert_eq!(swept.exhausted, ["bob"]);
+    let after = status(&app, &bob, "bob").await;
+    assert!(
+        after["state"] == "DESTROYING" || after["destroy_pending"] == true,
+        "{after}"
+    );
+    let actions = audited(&app, &alice, "bob").await;
+    assert!(
+        actions.ends_with(&["budget_exhausted".to_owned(), "destroy".to_owned()]),
+        "{actions:?}"
+    );
+    assert!(balance(&app, &alice, "bob").await <= 0.0);
+    // Nothing is destroyed twice.
+    assert!(sweep(&app).await.exhausted.is_empty());
+}
+
+#[tokio::test]
+async fn the_allowance_is_credited_on_the_first_of_the_month_once_up_to_the_cap() {
+    let app = budget_app(vec![]).await;
+    let bob = member(&app, "bob");
+    // Tokens are minted before the manual clock moves: they are checked against the real time.
+    let alice = owner(&app);
+    ok(&app, &bob, "/info", json!({})).await;
+    adjust(&app, &alice, "bob", json!(-50), "spent elsewhere").await;
+    // Credited for the month the budget opened in: nothing until the next 1st.
+    sweep(&app).await;
+    assert_eq!(balance(&app, &alice, "bob").await, 50.0);
+
+    let now = app.clock.now();
+    let (year, month) = if now.month() == time::Month::December {
+        (now.year() + 1, time::Month::January)
+    } else {
+        (now.year(), now.month().next())
+    };
+    let first = time::Date::from_calendar_date(year, month, 1)
+        .unwrap()
+        .midnight()
+        .assume_utc();
+    app.clock
+        .advance(Duration::try_from(first - now).unwrap() + Duration::from_secs(1));
+    // bob's, and alice's (opened when she first read a budget).
+    assert_eq!(sweep(&app).await.allowances, 2);
+    assert_eq!(sweep(&app).await.allowances, 0);
+    assert_eq!(balance(&app, &alice, "bob").await, 150.0);
+    // The next month, only what fits under the 200 USD cap.
+    app.clock.advance(Duration::from_secs(32 * 86_400));
+    assert_eq!(sweep(&app).await.allowances, 2);
+    assert_eq!(balance(&app, &alice, "bob").await, 200.0);
+    let ledger = budget(&app, &bob, "bob").await["ledger"].clone();
+    let allowances: Vec<f64> = ledger
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "allowance")
+        .map(|e| e["amount"].as_f64().unwrap())
+        .collect();
+    assert_eq!(allowances, [50.0, 100.0, 100.0], "{ledger}");
+}
+
+#[tokio::test]
+async fn the_ten_percent_warning_is_audited_once_a_month() {
+    let app = budget_app(vec![]).await;
+    let bob = member(&app, "bob");
+    // Tokens are minted before the manual clock moves: they are checked against the real time.
+    let alice = owner(&app);
+    ok(&app, &bob, "/info", json!({})).await;
+    adjust(&app, &alice, "bob", json!(-95), "spent elsewhere").await;
+    assert_eq!(sweep(&app).await.warned, ["bob"]);
+    assert!(sweep(&app).await.warned.is_empty());
+    let actions = audited(&app, &alice, "bob").await;
+    assert_eq!(actions, ["budget_adjust", "budget_warning"]);
+}
+
+#[tokio::test]
+async fn members_see_their_own_and_their_teams_budgets_and_owners_see_every_one() {
+    let app = budget_app(vec![]).await;
+    let bob = member(&app, "bob");
+    // Tokens are minted before the manual clock moves: they are checked against the real time.
+    let alice = owner(&app);
+    let carol = member(&app, "carol");
+    deploy(&app, &bob, "icesat2", 1, 60).await;
+    let accounts = |body: Value| -> Vec<String> {
+        body["budgets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["account"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let seen = accounts(ok(&app, &bob, "/budget", json!({})).await);
+    assert_eq!(seen, ["bob", "icesat2"]);
+    let team = budget(&app, &bob, "icesat2").await;
+    assert_eq!(team["kind"], "organization");
+    assert_eq!(
+        accounts(ok(&app, &carol, "/budget", json!({})).await),
+        ["carol"]
+    );
+    let (code, error, _) = refused(&app, &carol, "/budget", json!({ "account": "icesat2" })).await;
+    assert_eq!(
+        (code, error.as_str()),
+        (StatusCode::FORBIDDEN, "access_denied")
+    );
+    let everyone = accounts(ok(&app, &alice, "/budget", json!({})).await);
+    assert_eq!(everyone, ["alice", "bob", "carol", "icesat2"]);
+    let (code, ..) = refused(&app, &alice, "/budget", json!({ "account": "nobody" })).await;
+    assert_eq!(code, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn adjustments_refuse_non_owners_bad_amounts_and_notes_and_change_nothing() {
+    let app = budget_app(vec![]).await;
+    let bob = member(&app, "bob");
+    // Tokens are minted before the manual clock moves: they are checked against the real time.
+    let alice = owner(&app);
+    ok(&app, &bob, "/info", json!({})).await;
+    let (code, ..) = refused(
+        &app,
+        &bob,
+        "/budget/adjust",
+        json!({ "account": "bob", "amount": 5, "note": "me" }),
+    )
+    .await;
+    assert_eq!(code, StatusCode::FORBIDDEN);
+    for (amount, note, expected) in [
+        (json!(0), "n", "amount must not be 0"),
+        (json!(1_000_000.01), "n", "1000000.00 USD"),
+        (json!(-1_000_001), "n", "1000000.00 USD"),
+        (json!("ten"), "n", "not an amount of US dollars"),
+        (json!(null), "n", "amount"),
+        (json!(5), "  ", "note must say why"),
+        (json!(5), &"x".repeat(501), "maximum of 500"),
+    ] {
+        let response = adjust(&app, &alice, "bob", amount.clone(), note).await;
+        let (code, _, description) = crate::helpers::envelope(response).await;
+        assert_eq!(code, StatusCode::BAD_REQUEST, "{amount}");
+        assert!(description.contains(expected), "{amount}: {description}");
+    }
+    let response = adjust(&app, &alice, "nobody", json!(5), "n").await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(balance(&app, &alice, "bob").await, 100.0);
+    let ledger = budget(&app, &bob, "bob").await["ledger"].clone();
+    assert_eq!(ledger.as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn owners_change_an_accounts_allowance_and_cap() {
+    let app = budget_app(vec![]).await;
+    let bob = member(&app, "bob");
+    // Tokens are minted before the manual clock moves: they are checked against the real time.
+    let alice = owner(&app);
+    ok(&app, &bob, "/info", json!({})).await;
+    let changed = ok(
+        &app,
+        &alice,
+        "/budget/settings",
+        json!({ "account": "bob", "monthly_allowance": "25.50", "max_balance": 60 }),
+    )
+    .await;
+    assert_eq!(changed["monthly_allowance"], 25.5);
+    assert_eq!(changed["max_balance"], 60.0);
+    for body in [
+        json!({ "account": "bob", "max_balance": -1 }),
+        json!({ "account": "bob" }),
+    ] {
+        let (code, ..) = refused(&app, &alice, "/budget/settings", body).await;
+        assert_eq!(code, StatusCode::BAD_REQUEST);
+    }
+    let (code, ..) = refused(
+        &app,
+        &bob,
+        "/budget/settings",
+        json!({ "account": "bob", "max_balance": 1000 }),
+    )
+    .await;
+    assert_eq!(code, StatusCode::FORBIDDEN);
+    let info = ok(&app, &bob, "/info", json!({})).await;
+    assert_eq!(info["budget"]["max_balance"], 60.0);
+}
+
+#[tokio::test]
+async fn with_budgets_off_info_has_no_budget_and_the_budget_endpoints_are_404() {
+    let app = TestApp::spawn().await;
+    let bob = member(&app, "bob");
+    let info = ok(&app, &bob, "/info", json!({})).await;
+    assert!(info.get("budget").is_none(), "{info}");
+    let (code, ..) = refused(&app, &bob, "/budget", json!({})).await;
+    assert_eq!(code, StatusCode::NOT_FOUND);
+    deploy(&app, &bob, "bob", 10, 720).await;
+}
