@@ -15,6 +15,7 @@ use github_emulator::Emulator;
 
 use crate::authenticator::Authenticator;
 use crate::budgets::Budgets;
+use crate::budgets::cost_explorer::{CostExplorer, CostSource};
 use crate::clock::{Clock, SystemClock};
 use crate::cloud::Cloud;
 use crate::config::{Config, Mode, PublicUrls};
@@ -56,6 +57,8 @@ pub struct App {
     pub provisioner: Provisioner,
     /// Per-IP limits of the sign-in endpoints.
     pub auth_rate_limit: Arc<RateLimiter>,
+    /// AWS Cost Explorer, when budgets reconcile with it.
+    pub costs: Option<Arc<dyn CostSource>>,
 }
 
 /// What tests and benchmarks give instead of what the configuration would build.
@@ -66,6 +69,8 @@ pub struct Overrides {
     /// The cloud (the CloudFormation driver on moto, a wrapper that fails on cue); the driver
     /// `provisioner.cloud` names otherwise.
     pub cloud: Option<Arc<dyn Cloud>>,
+    /// Cost Explorer (on moto); built from `aws` when budgets reconcile with it otherwise.
+    pub costs: Option<Arc<dyn CostSource>>,
 }
 
 impl AppState {
@@ -121,6 +126,16 @@ impl AppState {
         )
         .map(Arc::new);
         let provisioner = Provisioner::new(&config, cloud, store.clone(), clock.clone(), budgets);
+        let costs = match overrides.costs {
+            Some(costs) => Some(costs),
+            None if config.budgets_enabled() && config.budgets.reconcile_with_cost_explorer => {
+                let sdk = crate::cloud::cloudformation::config_loader(&config.aws)
+                    .load()
+                    .await;
+                Some(Arc::new(CostExplorer::new(&sdk)) as Arc<dyn CostSource>)
+            }
+            None => None,
+        };
         let host_routing = config.domain.as_deref().map(HostRouting::new);
         let spa = SpaFiles::new(config.web.dist_dir.clone());
         let auth_rate_limit = RateLimiter::new(
@@ -141,6 +156,7 @@ impl AppState {
             authenticator,
             provisioner,
             auth_rate_limit,
+            costs,
         })))
     }
 }

@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use crate::app::AppState;
+use crate::budgets::reconcile::{Reconciled, reconcile_recent};
 use crate::keys::RELOAD_INTERVAL;
 use crate::provisioner::budget_sweep::BudgetSweep;
 use crate::provisioner::reaper::Sweep;
@@ -63,6 +64,34 @@ pub async fn budgets(state: &AppState) -> Option<BudgetSweep> {
             None
         }
     }
+}
+
+/// How often Cost Explorer is asked (each query costs money; its figures change daily).
+pub const COST_RECONCILE_PERIOD: Duration = Duration::from_secs(6 * 3600);
+
+/// Reconciles the budgets with Cost Explorer's last few days, at most once per
+/// [`COST_RECONCILE_PERIOD`] across every process (the lease `cost-explorer`). `None` when
+/// budgets or Cost Explorer are off, or another process ran it within the period.
+pub async fn reconcile_costs(state: &AppState) -> Option<Reconciled> {
+    let budgets = state.provisioner.budgets.as_ref()?;
+    let costs = state.costs.as_ref()?;
+    let now = state.clock.now();
+    // A holder of its own per run, kept for the whole period and never released: that is what
+    // spaces the runs, in this process too (a lease is always granted to its own holder).
+    let holder = format!("{}-{}", state.provisioner.instance, uuid::Uuid::new_v4());
+    match state
+        .store
+        .acquire_lease("cost-explorer", &holder, now, now + COST_RECONCILE_PERIOD)
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => return None,
+        Err(error) => {
+            tracing::warn!(%error, "Cost Explorer reconciliation: cannot take the lease");
+            return None;
+        }
+    }
+    Some(reconcile_recent(budgets, costs.as_ref()).await)
 }
 
 /// Reconciles records and stacks (adopts orphans, closes vanished records, finishes deploys
@@ -127,6 +156,8 @@ pub struct Report {
     pub keys_reloaded: bool,
     /// `None` when budgets are off or the sweep failed.
     pub budgets: Option<BudgetSweep>,
+    /// `None` when Cost Explorer is off or was asked within its period.
+    pub costs: Option<Reconciled>,
 }
 
 /// Every job once, for a schedule: keys first (a rotation applies to what follows), then the
@@ -136,6 +167,7 @@ pub async fn all(state: &AppState) -> Report {
     let keys_reloaded = reload_keys(state).await;
     reconcile(state).await;
     let budgets = budgets(state).await;
+    let costs = reconcile_costs(state).await;
     let reaped = reap(state).await.ok();
     let purged = purge(state).await;
     Report {
@@ -143,6 +175,7 @@ pub async fn all(state: &AppState) -> Report {
         purged,
         keys_reloaded,
         budgets,
+        costs,
     }
 }
 
@@ -182,6 +215,16 @@ pub fn start(state: &AppState) -> Background {
             },
         ))),
     ];
+    if state.costs.is_some() {
+        tasks.push(AbortOnDrop(tokio::spawn(every(
+            // Tried every hour; the lease lets one run per period through.
+            Duration::from_secs(3600),
+            state.clone(),
+            |state| async move {
+                reconcile_costs(&state).await;
+            },
+        ))));
+    }
     if let Some(budgets) = &state.provisioner.budgets {
         tasks.push(AbortOnDrop(tokio::spawn(every(
             budgets.charge_period,

@@ -9,6 +9,9 @@
 //! owner's login) is paid by that person, a team or organization cluster by the organization of
 //! that name. This keeps the budget code independent of how an account's clusters are found.
 
+pub mod cost_explorer;
+pub mod reconcile;
+
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -42,6 +42,8 @@ pub struct TestConfig {
     /// The cloud driver, instead of the one the configuration names (the CloudFormation driver
     /// on moto).
     pub cloud: Option<Arc<dyn sliderule_backend::cloud::Cloud>>,
+    /// Cost Explorer (on moto) for the budgets' reconciliation.
+    pub costs: Option<Arc<dyn sliderule_backend::budgets::cost_explorer::CostSource>>,
     /// Sign with the data directory's keyring (a key generated at start, rotatable with the
     /// `keys` operations) instead of the shared fixed test key file.
     pub data_dir_keyring: bool,
@@ -135,6 +137,7 @@ impl TestApp {
         let overrides = sliderule_backend::app::Overrides {
             clock: Some(clock.clone()),
             cloud: options.cloud,
+            costs: options.costs,
         };
         let app = Application::build_with(config, overrides)
             .await

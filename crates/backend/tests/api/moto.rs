@@ -181,6 +181,41 @@ impl MotoServer {
             .await
     }
 
+    /// Queues what Cost Explorer answers for `day` (`2026-12-02`): each `(cluster, amount)` as a
+    /// group of the `sliderule:cluster` tag. moto hands queued results to queries in order (a
+    /// repeated query gets its first answer again; a query after the queue is empty, nothing).
+    pub async fn queue_daily_costs(&self, day: &str, next_day: &str, costs: &[(&str, &str)]) {
+        let groups: Vec<serde_json::Value> = costs
+            .iter()
+            .map(|(cluster, amount)| {
+                serde_json::json!({
+                    "Keys": [format!("sliderule:cluster${cluster}")],
+                    "Metrics": { "UnblendedCost": { "Amount": amount, "Unit": "USD" } },
+                })
+            })
+            .collect();
+        let body = serde_json::json!({ "results": [{
+            "ResultsByTime": [{
+                "TimePeriod": { "Start": day, "End": next_day },
+                "Total": {},
+                "Groups": groups,
+                "Estimated": false,
+            }],
+            "DimensionValueAttributes": [],
+        }]});
+        let answer = self
+            .http
+            .post(format!(
+                "{}/moto-api/static/ce/cost-and-usage-results",
+                self.endpoint
+            ))
+            .json(&body)
+            .send()
+            .await
+            .expect("queue Cost Explorer results");
+        assert!(answer.status().is_success(), "{}", answer.status());
+    }
+
     /// Creates the public hosted zone `domain.`; returns its id (`/hostedzone/…`).
     pub async fn create_hosted_zone(&self, domain: &str) -> String {
         let body = format!(

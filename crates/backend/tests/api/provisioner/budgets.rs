@@ -2,15 +2,20 @@
 //! owner's adjustments and settings, the monthly allowance, the warning, exhaustion, and who
 //! sees which budget. The budget sweep is driven by hand on the manual clock.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use sliderule_backend::budgets::cost_explorer::{CostExplorer, day_text};
+use sliderule_backend::budgets::reconcile::reconcile_recent;
 use sliderule_backend::clock::Clock as _;
+use sliderule_backend::jobs;
 use sliderule_backend::provisioner::budget_sweep::BudgetSweep;
 
 use super::support::{call, deploy, member, ok, owner, refused, status, until_state};
 use crate::helpers::{TestApp, TestConfig};
+use crate::moto::MotoServer;
 
 /// Budgets on, with the demo's prices, and every background job an hour apart so the tests
 /// drive the sweep (and nothing races it) on the manual clock.
@@ -448,4 +453,85 @@ async fn with_budgets_off_info_has_no_budget_and_the_budget_endpoints_are_404() 
     let (code, ..) = refused(&app, &bob, "/budget", json!({})).await;
     assert_eq!(code, StatusCode::NOT_FOUND);
     deploy(&app, &bob, "bob", 10, 720).await;
+}
+
+/// A budget app whose Cost Explorer is `costs`.
+async fn app_with_costs(
+    costs: Arc<dyn sliderule_backend::budgets::cost_explorer::CostSource>,
+) -> TestApp {
+    TestApp::spawn_with(TestConfig {
+        values: vec![
+            ("budgets.enabled", toml::Value::Boolean(true)),
+            ("budgets.charge_period_secs", toml::Value::Integer(3600)),
+        ],
+        costs: Some(costs),
+        ..Default::default()
+    })
+    .await
+}
+
+#[tokio::test]
+async fn cost_explorer_figures_are_written_as_aws_minus_ours_once_per_cluster_and_day() {
+    let moto = MotoServer::start().await;
+    let costs = Arc::new(CostExplorer::new(&moto.sdk_config().await));
+    let app = app_with_costs(costs.clone()).await;
+    let bob = member(&app, "bob");
+    let alice = owner(&app);
+    deploy(&app, &bob, "bob", 1, 60).await;
+    app.clock.advance(minutes(10));
+    sweep(&app).await;
+    // 10 minutes of 1 node (0.70 USD/h): 0.116667 USD, all charged on this day.
+    let day = app.clock.now().date();
+    let next = day.next_day().unwrap();
+    moto.queue_daily_costs(&day_text(day), &day_text(next), &[("bob", "2.0000000001")])
+        .await;
+    app.clock.advance(Duration::from_secs(86_400));
+
+    let run = jobs::reconcile_costs(&app.state).await.expect("it runs");
+    assert_eq!(run.written, [("bob".to_owned(), day_text(day))]);
+    assert!(run.failed_days.is_empty());
+    let ledger = budget(&app, &alice, "bob").await["ledger"].clone();
+    let entry = ledger
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "reconcile")
+        .unwrap_or_else(|| panic!("no reconcile entry in {ledger}"))
+        .clone();
+    assert_eq!(entry["amount"], -1.88);
+    assert_eq!(entry["cluster"], "bob");
+    // Charged and reconciled, the day cost what AWS says: 2.00 USD.
+    assert_eq!(balance(&app, &alice, "bob").await, 98.0);
+
+    // Within its period the job does not ask again; asked again, the day is not written twice.
+    assert!(jobs::reconcile_costs(&app.state).await.is_none());
+    let budgets = app.state.provisioner.budgets.as_ref().unwrap();
+    let again = reconcile_recent(budgets, costs.as_ref()).await;
+    assert!(again.written.is_empty(), "{again:?}");
+    assert_eq!(balance(&app, &alice, "bob").await, 98.0);
+}
+
+#[tokio::test]
+async fn a_cost_explorer_failure_is_counted_and_retried_and_never_blocks_a_deploy() {
+    // Cost Explorer unreachable, and no retries, so the failure is immediate.
+    let unreachable = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url("http://127.0.0.1:9")
+        .credentials_provider(aws_sdk_cloudformation::config::Credentials::new(
+            "test", "test", None, None, "test",
+        ))
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .empty_test_environment()
+        .load()
+        .await;
+    let app = app_with_costs(Arc::new(CostExplorer::new(&unreachable))).await;
+    let bob = member(&app, "bob");
+    let run = jobs::reconcile_costs(&app.state).await.expect("it runs");
+    assert_eq!(run.failed_days.len(), 3, "{run:?}");
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains("sliderule_budget_reconciliation_failures_total 3"),
+        "{metrics}"
+    );
+    deploy(&app, &bob, "bob", 1, 60).await;
 }
