@@ -326,15 +326,19 @@ pub struct RunningDemo {
     child: tokio::process::Child,
     /// From its `listening on …` line, e.g. `http://127.0.0.1:41234`.
     pub address: String,
-    _data: TempDir,
+    data: TempDir,
 }
 
 impl RunningDemo {
     /// Starts the demo with `extra` arguments and waits (at most 30 s) for its address.
     pub async fn start(extra: &[&std::ffi::OsStr]) -> Self {
+        Self::start_in(TempDir::new().expect("temporary data directory"), extra).await
+    }
+
+    /// Starts the demo on the data directory `data` (another run's, after [`Self::kill`]).
+    pub async fn start_in(data: TempDir, extra: &[&std::ffi::OsStr]) -> Self {
         use tokio::io::AsyncBufReadExt;
 
-        let data = TempDir::new().expect("temporary data directory");
         let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sliderule-backend"))
             .args(["demo", "--bind", "127.0.0.1:0", "--data-dir"])
             .arg(data.path())
@@ -362,8 +366,15 @@ impl RunningDemo {
         Self {
             child,
             address,
-            _data: data,
+            data,
         }
+    }
+
+    /// SIGKILL, as a crash or an OOM kill ends a process: nothing is flushed or shut down.
+    /// Returns the data directory, to start again on it.
+    pub async fn kill(mut self) -> TempDir {
+        self.child.kill().await.expect("SIGKILL is sent");
+        self.data
     }
 
     /// Sends SIGTERM and returns the exit code (at most 20 s later).

@@ -14,7 +14,7 @@ use sliderule_backend::jobs;
 use sliderule_backend::provisioner::budget_sweep::BudgetSweep;
 
 use super::support::{call, deploy, member, ok, owner, refused, status, until_state};
-use crate::helpers::{TestApp, TestConfig};
+use crate::helpers::{RunningDemo, TestApp, TestConfig};
 use crate::moto::MotoServer;
 
 /// Budgets on, with the demo's prices, and every background job an hour apart so the tests
@@ -534,4 +534,111 @@ async fn a_cost_explorer_failure_is_counted_and_retried_and_never_blocks_a_deplo
         "{metrics}"
     );
     deploy(&app, &bob, "bob", 1, 60).await;
+}
+
+/// `POST {address}/provisioner{api}` with a bearer token; the JSON answer.
+async fn demo_call(address: &str, token: &str, api: &str, body: Value) -> Value {
+    let response = reqwest::Client::new()
+        .post(format!("{address}/provisioner{api}"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .expect("the demo answers");
+    assert_eq!(response.status(), StatusCode::OK, "{api}");
+    response.json().await.expect("JSON")
+}
+
+/// bob's token from the demo at `address`, by his personal access token.
+async fn demo_token(address: &str) -> String {
+    let body: Value = reqwest::Client::new()
+        .post(format!("{address}/auth/github/pat"))
+        .json(&json!({ "pat": "demo-pat-bob" }))
+        .send()
+        .await
+        .expect("the demo answers")
+        .json()
+        .await
+        .expect("JSON");
+    body["token"].as_str().expect("a token").to_owned()
+}
+
+/// How many charges bob's ledger holds, read through the demo's API.
+async fn charges_of_bob(address: &str, token: &str) -> usize {
+    let body = demo_call(address, token, "/budget", json!({ "account": "bob" })).await;
+    body["budgets"][0]["ledger"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "charge")
+        .count()
+}
+
+/// Waits (polling, at most 60 s) until bob has more than `count` charges.
+async fn until_charges_exceed(address: &str, token: &str, count: usize) -> usize {
+    for _ in 0..600 {
+        let now = charges_of_bob(address, token).await;
+        if now > count {
+            return now;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("bob was never charged more than {count} times");
+}
+
+#[tokio::test]
+async fn a_demo_killed_mid_run_neither_loses_nor_duplicates_a_charge() {
+    use sliderule_backend::store::{BudgetStore as _, SqliteStore};
+
+    // The real binary, charging every 5 s on the system clock.
+    let demo = RunningDemo::start(&[]).await;
+    let token = demo_token(&demo.address).await;
+    demo_call(
+        &demo.address,
+        &token,
+        "/deploy",
+        json!({ "cluster": "bob", "node_capacity": 2, "ttl": 60 }),
+    )
+    .await;
+    let before_kill = until_charges_exceed(&demo.address, &token, 1).await;
+    let data = demo.kill().await;
+
+    // Restarted on the same data: the meter goes on from the last charge written.
+    let demo = RunningDemo::start_in(data, &[]).await;
+    // Its issuer is its new address: bob signs in again.
+    let token = demo_token(&demo.address).await;
+    until_charges_exceed(&demo.address, &token, before_kill).await;
+    let data = demo.kill().await;
+
+    let store = SqliteStore::open(&data.path().join("state.db")).unwrap();
+    let mut ledger = store.ledger("bob", None, 10_000).await.unwrap();
+    ledger.reverse();
+    // Every entry moves the balance by its amount: no entry without its balance, or the reverse.
+    for pair in ledger.windows(2) {
+        assert_eq!(
+            pair[0].balance.checked_add(pair[1].amount),
+            Some(pair[1].balance),
+            "{pair:?}"
+        );
+    }
+    let budget = store.budget("bob").await.unwrap().unwrap();
+    assert_eq!(Some(budget.balance), ledger.last().map(|e| e.balance));
+    // The charges add up to exactly what the meter's one segment cost from its start to its
+    // last settlement: a duplicate would charge more, a lost interval less.
+    let charged = ledger
+        .iter()
+        .filter(|e| e.cluster.as_deref() == Some("bob"))
+        .fold(sliderule_protocol::Usd::ZERO, |sum, e| {
+            sum.checked_sub(e.amount).unwrap()
+        });
+    let meter = store
+        .meters()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.cluster == "bob")
+        .expect("bob still runs");
+    assert_eq!(charged, meter.charged);
+    assert_eq!(meter.charged, meter.segment_cost(meter.settled_at));
+    assert!(charged.is_positive());
 }
