@@ -148,6 +148,7 @@ async fn run(args: &Args) -> anyhow::Result<()> {
     let overrides = sliderule_backend::app::Overrides {
         clock: Some(clock.clone()),
         cloud,
+        ..Default::default()
     };
     let app = Application::build_with(config, overrides).await?;
     let addr = app.local_addr();
