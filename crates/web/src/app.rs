@@ -13,8 +13,8 @@ use crate::components::layout::Layout;
 use crate::components::title::{PRODUCT_NAME, set_page_title};
 use crate::config::{self, ConfigError, WebConfig};
 use crate::pages::{
-    account::Account, auth_callback::AuthCallback, cluster::Cluster, clusters::Clusters,
-    landing::Landing, not_found::NotFound, report::Report,
+    account::Account, auth_callback::AuthCallback, budgets::BudgetPage, budgets::Budgets,
+    cluster::Cluster, clusters::Clusters, landing::Landing, not_found::NotFound, report::Report,
 };
 use crate::session::Session;
 
@@ -51,6 +51,8 @@ fn Routed(config: WebConfig) -> impl IntoView {
                     <Route path=path!("/clusters") view=Clusters/>
                     <Route path=path!("/clusters/:name") view=Cluster/>
                     <Route path=path!("/report") view=Report/>
+                    <Route path=path!("/budgets") view=Budgets/>
+                    <Route path=path!("/budgets/:account") view=BudgetPage/>
                     <Route path=path!("/account") view=Account/>
                     <Route path=path!("/auth/callback") view=AuthCallback/>
                 </Routes>

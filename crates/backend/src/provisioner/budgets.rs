@@ -87,6 +87,17 @@ impl Provisioner {
                 ))
                 .into());
             }
+            // The caller's own clusters' accounts open at first sight, as at a first deploy, so
+            // a deploy form can show what it would cost them.
+            let deployable = caller
+                .claims
+                .deployable_clusters()
+                .iter()
+                .any(|c| c.eq_ignore_ascii_case(account));
+            if deployable {
+                let (account, kind) = account_of(account, caller.login());
+                budgets.open(&account, kind).await?;
+            }
             let budget = budgets.with_ledger(account, request.before).await?;
             return Ok(BudgetsResponse {
                 budgets: vec![budget],

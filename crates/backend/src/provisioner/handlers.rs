@@ -25,6 +25,7 @@ pub async fn info(State(state): State<AppState>, caller: Caller) -> Json<InfoRes
         state.provisioner.public_cluster.as_deref(),
     );
     info.budget = state.provisioner.personal_budget(caller.login()).await;
+    info.pricing = state.provisioner.budgets.as_ref().map(|b| b.pricing);
     Json(info)
 }
 

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Budget;
 use crate::authenticator::oauth::known_clusters;
-use crate::{Claims, Limits, OrgRoles};
+use crate::{Claims, Limits, OrgRoles, Pricing};
 
 /// 200 of `/info`, upstream HEAD's shape plus `budget` when budgets are on.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -26,6 +26,10 @@ pub struct InfoResponse {
     /// The caller's budget, when budgets are configured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub budget: Option<Budget>,
+    /// The prices budgets charge, when budgets are configured: what a client needs to show a
+    /// deploy's projected cost before sending it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pricing: Option<Pricing>,
 }
 
 impl InfoResponse {
@@ -40,6 +44,7 @@ impl InfoResponse {
             max_nodes: limits.max_nodes,
             max_ttl: limits.max_ttl,
             budget: None,
+            pricing: None,
         }
     }
 }

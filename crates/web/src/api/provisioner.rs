@@ -6,8 +6,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sliderule_protocol::ClusterName;
 use sliderule_protocol::provisioner::{
-    ClusterReport, ClusterRequest, ClusterStatus, DeployRequest, DestroyResponse, ExtendRequest,
-    InfoResponse, StackEvent, paths,
+    AdjustRequest, Budget, BudgetRequest, BudgetsResponse, ClusterReport, ClusterRequest,
+    ClusterStatus, DeployRequest, DestroyResponse, ExtendRequest, InfoResponse, SettingsRequest,
+    StackEvent, paths,
 };
 
 use leptos::prelude::WithValue as _;
@@ -63,6 +64,36 @@ impl Provisioner {
     pub async fn report(&self) -> Result<ClusterReport, ApiError> {
         self.call(paths::REPORT_CLUSTERS, &serde_json::json!({}))
             .await
+    }
+
+    /// Every budget the caller may see.
+    pub async fn budgets(&self) -> Result<Vec<Budget>, ApiError> {
+        let answer: BudgetsResponse = self.call(paths::BUDGET, &BudgetRequest::default()).await?;
+        Ok(answer.budgets)
+    }
+
+    /// One budget with a page of its ledger (entries before the entry `before`).
+    pub async fn budget(&self, account: &str, before: Option<i64>) -> Result<Budget, ApiError> {
+        let request = BudgetRequest {
+            account: Some(account.to_owned()),
+            before,
+        };
+        let answer: BudgetsResponse = self.call(paths::BUDGET, &request).await?;
+        answer
+            .budgets
+            .into_iter()
+            .next()
+            .ok_or_else(|| ApiError::Unexpected("the provisioner sent no budget".into()))
+    }
+
+    /// An owner's credit or debit.
+    pub async fn adjust(&self, request: &AdjustRequest) -> Result<Budget, ApiError> {
+        self.call(paths::BUDGET_ADJUST, request).await
+    }
+
+    /// An owner's change of an allowance or cap.
+    pub async fn budget_settings(&self, request: &SettingsRequest) -> Result<Budget, ApiError> {
+        self.call(paths::BUDGET_SETTINGS, request).await
     }
 
     async fn call<B: Serialize, T: DeserializeOwned>(

@@ -84,6 +84,8 @@ pub struct ClusterContext {
     pub status: RwSignal<Option<sliderule_protocol::provisioner::ClusterStatus>>,
     pub events: RwSignal<Vec<sliderule_protocol::provisioner::StackEvent>>,
     pub limits: RwSignal<sliderule_protocol::Limits>,
+    /// The prices and the budget that pays for the cluster, when budgets are on.
+    pub funds: RwSignal<Option<super::budget::Funds>>,
     /// Set by the page; forms call it after an action so status and events follow at once.
     pub reload: StoredValue<Option<Callback<()>>, LocalStorage>,
 }

@@ -9,6 +9,7 @@ use leptos::prelude::*;
 use sliderule_protocol::provisioner::DeployRequest;
 use sliderule_protocol::{ClusterName, Limits, NodeCapacity, Ttl, Version};
 
+use super::budget::projected;
 use super::cluster::{ClusterContext, deploy_blocked};
 use super::status::ErrorAlert;
 use crate::api::{ApiError, Provisioner};
@@ -103,10 +104,22 @@ pub fn DeployForm() -> impl IntoView {
     let dialog = NodeRef::<html::Dialog>::new();
 
     let live = move || cluster.state().is_live();
+    // What it would cost, or the server's refusal, while the input is usable and budgets are on.
+    let funds_check = move || {
+        cluster
+            .funds
+            .get()
+            .and_then(|funds| projected(&funds, &nodes.get(), &ttl.get()))
+    };
+    let unaffordable = move || funds_check().and_then(|check| check.err());
     let blocked = move || {
         cluster
             .blocked_by_destroy()
-            .or_else(|| deploy_blocked(cluster.state()))
+            .map(str::to_owned)
+            .or_else(|| deploy_blocked(cluster.state()).map(str::to_owned))
+            .or_else(|| {
+                unaffordable().map(|_| "The budget cannot pay for this; see above.".to_owned())
+            })
     };
     let title = move || if live() { "Update" } else { "Deploy" };
 
@@ -316,6 +329,47 @@ pub fn DeployForm() -> impl IntoView {
                             })
                     }}
                 </p>
+                {move || {
+                    cluster
+                        .funds
+                        .get()
+                        .map(|funds| {
+                            let account = funds.budget.account.clone();
+                            let balance = funds.budget.balance;
+                            view! {
+                                <p class="cost" aria-live="polite" data-testid="deploy-cost">
+                                    {move || match funds_check() {
+                                        Some(Ok(cost)) => {
+                                            format!(
+                                                "Projected cost: {cost} USD, paid from the budget of {account} ({balance} USD left).",
+                                            )
+                                        }
+                                        Some(Err(_)) => String::new(),
+                                        None => {
+                                            format!("The budget of {account} has {balance} USD left.")
+                                        }
+                                    }}
+                                </p>
+                            }
+                        })
+                }}
+                {move || {
+                    unaffordable()
+                        .map(|refused| {
+                            view! {
+                                <div
+                                    class="alert alert-error"
+                                    role="alert"
+                                    data-testid="deploy-funds"
+                                >
+                                    <p>{refused.to_string()}</p>
+                                    <p>
+                                        "Choose fewer nodes or a shorter time, or ask an owner to credit the budget."
+                                    </p>
+                                </div>
+                            }
+                        })
+                }}
                 <div class="actions">
                     <button
                         type="submit"

@@ -68,7 +68,11 @@ fn Nav() -> impl IntoView {
     let session = use_session();
     let navigate = use_navigate();
     // (signed in, owner) only changes on sign-in or sign-out, not on every refresh.
-    let who = Memo::new(move |_| session.user().map(|u| (u.claims.sub.clone(), u.is_owner())));
+    let who = Memo::new(move |_| {
+        session
+            .user()
+            .map(|u| (u.claims.sub.clone(), u.is_owner(), u.may_provision()))
+    });
     let signing_out = RwSignal::new(false);
     let sign_out = move |_| {
         signing_out.set(true);
@@ -80,7 +84,7 @@ fn Nav() -> impl IntoView {
         });
     };
     move || {
-        who.get().map(|(login, owner)| {
+        who.get().map(|(login, owner, member)| {
             let sign_out = sign_out.clone();
             view! {
                 <nav class="site-nav" aria-label="Main">
@@ -88,6 +92,7 @@ fn Nav() -> impl IntoView {
                         <li>
                             <A href="/clusters">"Clusters"</A>
                         </li>
+                        {member.then(|| view! { <li><A href="/budgets">"Budgets"</A></li> })}
                         {owner.then(|| view! { <li><A href="/report">"Report"</A></li> })}
                         <li>
                             <A href="/account">"Account"</A>

@@ -1,5 +1,6 @@
 //! Building blocks shared by every page.
 
+pub mod budget;
 pub mod cluster;
 pub mod cluster_actions;
 pub mod deploy_form;

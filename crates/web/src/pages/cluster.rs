@@ -7,6 +7,7 @@ use sliderule_protocol::provisioner::{ClusterState, ClusterStatus};
 use sliderule_protocol::{ClusterName, Limits};
 
 use crate::api::{ApiError, Provisioner};
+use crate::components::budget::{BudgetBanner, Funds};
 use crate::components::cluster::{ClusterContext, StateBadge, When, state_label, time_left};
 use crate::components::cluster_actions::{DestroyForm, ExtendForm};
 use crate::components::deploy_form::DeployForm;
@@ -80,6 +81,7 @@ fn ClusterPage(cluster: ClusterName) -> impl IntoView {
         status: RwSignal::new(None),
         events: RwSignal::new(Vec::new()),
         limits: RwSignal::new(user.map_or(Limits::NONE, |u| u.limits())),
+        funds: RwSignal::new(None),
         reload: StoredValue::new_local(None),
     };
     provide_context(context);
@@ -144,6 +146,13 @@ fn ClusterPage(cluster: ClusterName) -> impl IntoView {
                 max_nodes: info.max_nodes,
                 max_ttl: info.max_ttl,
             });
+            // With budgets on, the budget that pays for this cluster (named after it).
+            if let Some(pricing) = info.pricing {
+                let account = context.cluster.with_value(|c| c.as_str().to_owned());
+                if let Ok(budget) = provisioner.budget(&account, None).await {
+                    context.funds.set(Some(Funds { pricing, budget }));
+                }
+            }
         }
         limits_ready.set(true);
     });
@@ -173,6 +182,9 @@ fn ClusterPage(cluster: ClusterName) -> impl IntoView {
             }
             Loaded::Ready => {
                 view! {
+                    <BudgetBanner budget=Signal::derive(move || {
+                        context.funds.get().map(|f| f.budget)
+                    })/>
                     <div class="cluster-layout">
                         <StatusCard now/>
                         <div class="cluster-actions">

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod auth_callback;
+pub mod budgets;
 pub mod cluster;
 pub mod clusters;
 pub mod landing;

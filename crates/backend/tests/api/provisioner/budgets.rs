@@ -92,15 +92,24 @@ async fn audited(app: &TestApp, alice: &str, cluster: &str) -> Vec<String> {
 async fn info_shows_the_callers_budget_with_the_demo_defaults() {
     let app = budget_app(vec![]).await;
     let info = ok(&app, &member(&app, "bob"), "/info", json!({})).await;
-    let budget = &info["budget"];
-    assert_eq!(budget["account"], "bob");
-    assert_eq!(budget["kind"], "personal");
-    assert_eq!(budget["balance"], 100.0);
-    assert_eq!(budget["monthly_allowance"], 100.0);
-    assert_eq!(budget["max_balance"], 200.0);
-    assert_eq!(budget["burn_rate_per_hour"], 0.0);
-    assert_eq!(budget["runs_out_at"], Value::Null);
-    assert_eq!(budget["warning"], false);
+    let own = &info["budget"];
+    assert_eq!(own["account"], "bob");
+    assert_eq!(own["kind"], "personal");
+    assert_eq!(own["balance"], 100.0);
+    assert_eq!(own["monthly_allowance"], 100.0);
+    assert_eq!(own["max_balance"], 200.0);
+    assert_eq!(own["burn_rate_per_hour"], 0.0);
+    assert_eq!(own["runs_out_at"], Value::Null);
+    assert_eq!(own["warning"], false);
+    // The prices, so a client can show a deploy's cost before sending it.
+    assert_eq!(info["pricing"]["node_usd_per_hour"], 0.5);
+    assert_eq!(info["pricing"]["cluster_usd_per_hour"], 0.2);
+    // A team cluster's account opens when its member first looks, as at a first deploy.
+    let team = budget(&app, &member(&app, "bob"), "icesat2").await;
+    assert_eq!(
+        (team["kind"].as_str(), team["balance"].as_f64()),
+        (Some("organization"), Some(100.0))
+    );
 }
 
 #[tokio::test]
