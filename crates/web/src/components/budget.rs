@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use sliderule_protocol::provisioner::{Budget, LedgerEntry};
 use sliderule_protocol::{InsufficientFunds, NodeCapacity, Pricing, Ttl, Usd};
 
-use crate::time::{iso, local_datetime};
+use crate::time::local_datetime;
 
 /// The prices and the budget that would pay for a cluster.
 #[derive(Clone, Debug, PartialEq)]
@@ -143,13 +143,7 @@ pub fn BalanceChart(budget: Budget, now: i64) -> impl IntoView {
                 <path class="chart-balance" d=balance_path></path>
                 {forecast.map(|d| view! { <path class="chart-forecast" d=d></path> })}
             </svg>
-            <figcaption>
-                {label}
-                {budget.runs_out_at.map(|at| {
-                    let at = at.unix_timestamp();
-                    view! { " (" <time datetime=iso(at)>{local_datetime(at)}</time> ")" }
-                })}
-            </figcaption>
+            <figcaption>{label}</figcaption>
         </figure>
     }
 }

@@ -202,8 +202,14 @@ fn BudgetDetail(account: String) -> impl IntoView {
                                 </tr>
                             </thead>
                             <tbody>
-                                {newest.into_iter().map(ledger_row).collect_view()}
-                                {move || older.get().into_iter().map(ledger_row).collect_view()}
+                                {ledger_lines(&newest).into_iter().map(ledger_row).collect_view()}
+                                {move || {
+                                    older
+                                        .with(|o| ledger_lines(o))
+                                        .into_iter()
+                                        .map(ledger_row)
+                                        .collect_view()
+                                }}
                             </tbody>
                         </table>
                     </div>
@@ -239,33 +245,84 @@ fn ledger_kind_label(kind: LedgerKind) -> &'static str {
     }
 }
 
-fn ledger_row(entry: LedgerEntry) -> impl IntoView {
-    let at = entry.at.unix_timestamp();
-    let note = match (&entry.note, &entry.actor) {
-        (Some(note), Some(actor)) => format!("{note} ({actor})"),
-        (Some(note), None) => note.clone(),
-        _ => String::new(),
+/// A line of the ledger table: one entry, or a run of consecutive charges of one cluster (the
+/// demo charges every 5 s, a fraction of a cent each, which the wire rounds to 0.00).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LedgerLine {
+    pub from: i64,
+    pub to: i64,
+    pub kind: LedgerKind,
+    pub count: usize,
+    pub amount: Usd,
+    pub balance: Usd,
+    pub cluster: Option<String>,
+    pub note: String,
+}
+
+/// Lines of `entries` (newest first), runs of charges folded into one; a run's amount is the
+/// change of the balance across it, exact to the cent however small each charge.
+pub fn ledger_lines(entries: &[LedgerEntry]) -> Vec<LedgerLine> {
+    let mut lines: Vec<LedgerLine> = Vec::new();
+    for (index, entry) in entries.iter().enumerate() {
+        let at = entry.at.unix_timestamp();
+        let before = entries
+            .get(index + 1)
+            .map(|older| older.balance)
+            .or_else(|| entry.balance.checked_sub(entry.amount))
+            .unwrap_or(entry.balance);
+        if let Some(last) = lines.last_mut()
+            && last.kind == LedgerKind::Charge
+            && entry.kind == LedgerKind::Charge
+            && last.cluster == entry.cluster
+        {
+            last.count += 1;
+            last.from = at;
+            last.amount = last.balance.checked_sub(before).unwrap_or(last.amount);
+            continue;
+        }
+        let note = match (&entry.note, &entry.actor) {
+            (Some(note), Some(actor)) => format!("{note} ({actor})"),
+            (Some(note), None) => note.clone(),
+            _ => String::new(),
+        };
+        lines.push(LedgerLine {
+            from: at,
+            to: at,
+            kind: entry.kind,
+            count: 1,
+            amount: entry.balance.checked_sub(before).unwrap_or(entry.amount),
+            balance: entry.balance,
+            cluster: entry.cluster.clone(),
+            note,
+        });
+    }
+    lines
+}
+
+fn ledger_row(line: LedgerLine) -> impl IntoView {
+    let what = if line.count > 1 {
+        format!("{} ×{}", ledger_kind_label(line.kind), line.count)
+    } else {
+        ledger_kind_label(line.kind).to_owned()
+    };
+    let when = if line.count > 1 {
+        format!(
+            "{} – {}",
+            local_datetime(line.from),
+            local_datetime(line.to)
+        )
+    } else {
+        local_datetime(line.to)
     };
     view! {
         <tr>
-            <td><time datetime=iso(at)>{local_datetime(at)}</time></td>
-            <td>{ledger_kind_label(entry.kind)}</td>
-            <td class="number">{amount_text(entry.amount)}</td>
-            <td class="number">{entry.balance.to_string()}</td>
-            <td>{entry.cluster.clone().unwrap_or_default()}</td>
-            <td>{note}</td>
+            <td><time datetime=iso(line.to)>{when}</time></td>
+            <td>{what}</td>
+            <td class="number">{line.amount.to_string()}</td>
+            <td class="number">{line.balance.to_string()}</td>
+            <td>{line.cluster.unwrap_or_default()}</td>
+            <td>{line.note}</td>
         </tr>
-    }
-}
-
-/// Small charges show their micro-dollars: a 5-second charge is a fraction of a cent.
-fn amount_text(amount: Usd) -> String {
-    if amount.cents() == 0 && amount != Usd::ZERO {
-        let micros = amount.micros();
-        let sign = if micros < 0 { "-" } else { "" };
-        format!("{sign}0.{:06}", micros.unsigned_abs())
-    } else {
-        amount.to_string()
     }
 }
 
@@ -450,13 +507,36 @@ fn SettingsForm(budget: Budget, updated: Callback<Budget>) -> impl IntoView {
 
 #[cfg(test)]
 mod tests {
-    use super::amount_text;
-    use sliderule_protocol::Usd;
+    use super::*;
+    use time::macros::datetime;
+
+    fn entry(id: i64, kind: LedgerKind, amount: i64, balance: i64) -> LedgerEntry {
+        LedgerEntry {
+            id,
+            at: datetime!(2026-12-03 9:00 UTC) + time::Duration::seconds(id * 5),
+            kind,
+            amount: Usd::from_micros(amount),
+            balance: Usd::from_micros(balance),
+            cluster: (kind == LedgerKind::Charge).then(|| "bob".to_owned()),
+            note: None,
+            actor: None,
+        }
+    }
 
     #[test]
-    fn fractions_of_a_cent_show_their_micro_dollars() {
-        assert_eq!(amount_text(Usd::from_micros(-2_361)), "-0.002361");
-        assert_eq!(amount_text(Usd::from_cents(-255)), "-2.55");
-        assert_eq!(amount_text(Usd::ZERO), "0.00");
+    fn runs_of_charges_fold_into_one_line_with_the_balance_change() {
+        // Newest first: three charges of 2,361 micro-dollars after an opening 100 USD.
+        let entries = [
+            entry(4, LedgerKind::Charge, -2_361, 99_992_917),
+            entry(3, LedgerKind::Charge, -2_361, 99_995_278),
+            entry(2, LedgerKind::Charge, -2_361, 99_997_639),
+            entry(1, LedgerKind::Allowance, 100_000_000, 100_000_000),
+        ];
+        let lines = ledger_lines(&entries);
+        assert_eq!(lines.len(), 2);
+        assert_eq!((lines[0].kind, lines[0].count), (LedgerKind::Charge, 3));
+        assert_eq!(lines[0].amount, Usd::from_micros(-7_083));
+        assert_eq!(lines[0].amount.to_string(), "-0.01");
+        assert_eq!(lines[1].amount, Usd::from_dollars(100));
     }
 }
