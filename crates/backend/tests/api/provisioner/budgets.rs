@@ -130,6 +130,11 @@ async fn a_deploy_the_balance_cannot_pay_is_refused_with_the_affordable_ttl_and_
     assert_eq!(ledger.as_array().unwrap().len(), 1, "{ledger}");
     // What it affords goes through.
     deploy(&app, &bob, "bob", 3, 35).await;
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains("sliderule_budget_refusals_total 1"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]
@@ -228,6 +233,11 @@ async fn three_nodes_for_ninety_minutes_cost_exactly_2_55() {
     // Sweeping again at the same instant charges nothing more.
     sweep(&app).await;
     assert_eq!(balance(&app, &alice, "bob").await, 97.45);
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains("sliderule_budget_charges_total 1"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]
@@ -288,6 +298,11 @@ async fn an_exhausted_account_has_its_clusters_destroyed_in_the_sweep_after_it_r
     assert!(balance(&app, &alice, "bob").await <= 0.0);
     // Nothing is destroyed twice.
     assert!(sweep(&app).await.exhausted.is_empty());
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains("sliderule_budget_exhaustion_destroys_total 1"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]
@@ -498,6 +513,11 @@ async fn cost_explorer_figures_are_written_as_aws_minus_ours_once_per_cluster_an
 
     let run = jobs::reconcile_costs(&app.state).await.expect("it runs");
     assert_eq!(run.written, [("bob".to_owned(), day_text(day))]);
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains("sliderule_budget_reconciliations_total 1"),
+        "{metrics}"
+    );
     assert!(run.failed_days.is_empty());
     let ledger = budget(&app, &alice, "bob").await["ledger"].clone();
     let entry = ledger
