@@ -300,9 +300,9 @@ mod tests {
     use super::super::{ConfigSources, Secret, load};
     use super::*;
 
-    fn serve_with(env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    fn load_with(mode: Mode, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
         load(
-            Mode::Serve,
+            mode,
             ConfigSources {
                 env: env
                     .iter()
@@ -311,6 +311,14 @@ mod tests {
                 ..Default::default()
             },
         )
+    }
+
+    fn serve_with(env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        load_with(Mode::Serve, env)
+    }
+
+    fn demo_with(env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        load_with(Mode::Demo, env)
     }
 
     #[test]
@@ -387,19 +395,6 @@ mod tests {
         assert!(check_domain("localhost:8443").is_ok());
         assert!(check_domain("slideruleearth.io").is_ok());
         assert!(check_domain("-bad.io").is_err());
-    }
-
-    fn demo_with(env: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        load(
-            Mode::Demo,
-            ConfigSources {
-                env: env
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect(),
-                ..Default::default()
-            },
-        )
     }
 
     #[test]

@@ -38,6 +38,15 @@ async fn budget_app(values: Vec<(&'static str, toml::Value)>) -> TestApp {
     .await
 }
 
+/// Fails unless `/metrics` has the line `line` (a counter and its value).
+async fn counted(app: &TestApp, line: &str) {
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.lines().any(|l| l == line),
+        "no {line:?} in {metrics}"
+    );
+}
+
 async fn sweep(app: &TestApp) -> BudgetSweep {
     app.state.provisioner.sweep_budgets().await.unwrap()
 }
@@ -130,11 +139,7 @@ async fn a_deploy_the_balance_cannot_pay_is_refused_with_the_affordable_ttl_and_
     assert_eq!(ledger.as_array().unwrap().len(), 1, "{ledger}");
     // What it affords goes through.
     deploy(&app, &bob, "bob", 3, 35).await;
-    let metrics = app.get("/metrics").await.text().await.unwrap();
-    assert!(
-        metrics.contains("sliderule_budget_refusals_total 1"),
-        "{metrics}"
-    );
+    counted(&app, "sliderule_budget_refusals_total 1").await;
 }
 
 #[tokio::test]
@@ -233,11 +238,7 @@ async fn three_nodes_for_ninety_minutes_cost_exactly_2_55() {
     // Sweeping again at the same instant charges nothing more.
     sweep(&app).await;
     assert_eq!(balance(&app, &alice, "bob").await, 97.45);
-    let metrics = app.get("/metrics").await.text().await.unwrap();
-    assert!(
-        metrics.contains("sliderule_budget_charges_total 1"),
-        "{metrics}"
-    );
+    counted(&app, "sliderule_budget_charges_total 1").await;
 }
 
 #[tokio::test]
@@ -298,11 +299,7 @@ async fn an_exhausted_account_has_its_clusters_destroyed_in_the_sweep_after_it_r
     assert!(balance(&app, &alice, "bob").await <= 0.0);
     // Nothing is destroyed twice.
     assert!(sweep(&app).await.exhausted.is_empty());
-    let metrics = app.get("/metrics").await.text().await.unwrap();
-    assert!(
-        metrics.contains("sliderule_budget_exhaustion_destroys_total 1"),
-        "{metrics}"
-    );
+    counted(&app, "sliderule_budget_exhaustion_destroys_total 1").await;
 }
 
 #[tokio::test]
@@ -513,11 +510,7 @@ async fn cost_explorer_figures_are_written_as_aws_minus_ours_once_per_cluster_an
 
     let run = jobs::reconcile_costs(&app.state).await.expect("it runs");
     assert_eq!(run.written, [("bob".to_owned(), day_text(day))]);
-    let metrics = app.get("/metrics").await.text().await.unwrap();
-    assert!(
-        metrics.contains("sliderule_budget_reconciliations_total 1"),
-        "{metrics}"
-    );
+    counted(&app, "sliderule_budget_reconciliations_total 1").await;
     assert!(run.failed_days.is_empty());
     let ledger = budget(&app, &alice, "bob").await["ledger"].clone();
     let entry = ledger
@@ -557,11 +550,7 @@ async fn a_cost_explorer_failure_is_counted_and_retried_and_never_blocks_a_deplo
     let bob = member(&app, "bob");
     let run = jobs::reconcile_costs(&app.state).await.expect("it runs");
     assert_eq!(run.failed_days.len(), 3, "{run:?}");
-    let metrics = app.get("/metrics").await.text().await.unwrap();
-    assert!(
-        metrics.contains("sliderule_budget_reconciliation_failures_total 3"),
-        "{metrics}"
-    );
+    counted(&app, "sliderule_budget_reconciliation_failures_total 3").await;
     deploy(&app, &bob, "bob", 1, 60).await;
 }
 
