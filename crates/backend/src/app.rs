@@ -20,6 +20,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::cloud::Cloud;
 use crate::config::{Config, Mode, PublicUrls};
 use crate::github::{GitHub, HttpGitHub};
+use crate::http::calls::{MeteredCloud, MeteredCosts, MeteredGitHub};
 use crate::http::host::HostRouting;
 use crate::http::metrics::Metrics;
 use crate::http::rate_limit::RateLimiter;
@@ -97,19 +98,30 @@ impl AppState {
         };
         let store = crate::store::open(&config)?;
         let urls = PublicUrls::of(&config);
-        let cloud = match overrides.cloud {
-            Some(cloud) => cloud,
+        let metrics = Metrics::new();
+        let (cloud, driver) = match overrides.cloud {
+            Some(cloud) => (cloud, "custom"),
             None => {
-                crate::cloud::driver::from_config(
+                let cloud = crate::cloud::driver::from_config(
                     &config,
                     store.clone(),
                     clock.clone(),
                     &urls.authenticator,
                 )
-                .await?
+                .await?;
+                (cloud, config.cloud().as_str())
             }
         };
-        let github = github(&config, &urls, emulator.is_some())?;
+        let cloud = MeteredCloud::wrap(cloud, metrics.cloud_calls.clone(), driver);
+        let github = MeteredGitHub::wrap(
+            github(&config, &urls, emulator.is_some())?,
+            metrics.github_calls.clone(),
+            if emulator.is_some() {
+                "emulator"
+            } else {
+                "github"
+            },
+        );
         let authenticator = Authenticator::new(
             &config,
             &urls,
@@ -117,7 +129,6 @@ impl AppState {
             &github_config(&config, &urls, emulator.is_some()),
             store.clone(),
         )?;
-        let metrics = Metrics::new();
         let budgets = Budgets::new(
             &config,
             store.clone(),
@@ -135,7 +146,8 @@ impl AppState {
                 Some(Arc::new(CostExplorer::new(&sdk)) as Arc<dyn CostSource>)
             }
             None => None,
-        };
+        }
+        .map(|costs| MeteredCosts::wrap(costs, metrics.cloud_calls.clone()));
         let host_routing = config.domain.as_deref().map(HostRouting::new);
         let spa = SpaFiles::new(config.web.dist_dir.clone());
         let auth_rate_limit = RateLimiter::new(

@@ -97,8 +97,9 @@ pub async fn reconcile_costs(state: &AppState) -> Option<Reconciled> {
 /// Reconciles records and stacks (adopts orphans, closes vanished records, finishes deploys
 /// whose process died).
 pub async fn reconcile(state: &AppState) {
-    if let Err(error) = state.provisioner.reconcile().await {
-        tracing::warn!(%error, "reconciliation failed; trying again next period");
+    match state.provisioner.reconcile().await {
+        Ok(done) => state.metrics.record_cluster_states(&done.states),
+        Err(error) => tracing::warn!(%error, "reconciliation failed; trying again next period"),
     }
 }
 

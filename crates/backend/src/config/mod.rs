@@ -201,6 +201,16 @@ pub enum CloudDriver {
     Simulated,
 }
 
+impl CloudDriver {
+    /// Its name in the configuration (and in metrics).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloudDriver::Cloudformation => "cloudformation",
+            CloudDriver::Simulated => "simulated",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ProvisionerConfig {

@@ -1,4 +1,5 @@
-//! Prometheus metrics at `GET /metrics`: request counts and latencies by route and status.
+//! Prometheus metrics at `GET /metrics`: request counts and latencies by route and status, the
+//! reaper's and the budgets' work, and the calls made to GitHub and the cloud (`calls`).
 //!
 //! Each application owns its registry (no process-global recorder), so tests that start several
 //! apps in one process see only their own figures. Routes are labelled by their template
@@ -19,14 +20,22 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use sliderule_protocol::provisioner::ClusterState;
+
 use crate::app::AppState;
 use crate::budgets::BudgetCounters;
+use crate::http::calls::CallMetrics;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
     method: String,
     route: String,
     status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StateLabels {
+    state: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -51,8 +60,13 @@ pub struct Metrics {
     destroys_pending: Gauge,
     destroy_retries: Counter,
     destroy_seconds: Histogram,
+    clusters: Family<StateLabels, Gauge>,
     /// Counted by the budget rules.
     pub budgets: BudgetCounters,
+    /// Calls to GitHub (or the demo's emulator).
+    pub github_calls: CallMetrics,
+    /// Calls to the cloud driver.
+    pub cloud_calls: CallMetrics,
 }
 
 impl Metrics {
@@ -145,9 +159,19 @@ impl Metrics {
         ] {
             registry.register(name, help, counter.clone());
         }
+        let clusters = Family::<StateLabels, Gauge>::default();
+        registry.register(
+            "clusters",
+            "Stacks of this deployment by state, as of the last reconciliation",
+            clusters.clone(),
+        );
+        let github_calls = CallMetrics::register(&mut registry, "github", "GitHub");
+        let cloud_calls = CallMetrics::register(&mut registry, "cloud", "the cloud driver");
         Arc::new(Self {
             registry,
             budgets,
+            github_calls,
+            cloud_calls,
             requests,
             durations,
             reaper_sweeps,
@@ -157,6 +181,7 @@ impl Metrics {
             destroys_pending,
             destroy_retries,
             destroy_seconds,
+            clusters,
         })
     }
 
@@ -182,11 +207,40 @@ impl Metrics {
             .set(i64::try_from(pending).unwrap_or(i64::MAX));
     }
 
+    /// Sets the clusters-by-state gauge from the states of every stack (zero for the others).
+    pub fn record_cluster_states(&self, states: &[ClusterState]) {
+        for state in [
+            ClusterState::Deploying,
+            ClusterState::Running,
+            ClusterState::Updating,
+            ClusterState::Destroying,
+            ClusterState::Failed,
+        ] {
+            let count = states.iter().filter(|s| **s == state).count();
+            self.clusters
+                .get_or_create(&StateLabels {
+                    state: state_label(state),
+                })
+                .set(i64::try_from(count).unwrap_or(i64::MAX));
+        }
+    }
+
     pub fn render(&self) -> String {
         let mut out = String::new();
         // Writing into a String cannot fail.
         let _ = encode(&mut out, &self.registry);
         out
+    }
+}
+
+fn state_label(state: ClusterState) -> &'static str {
+    match state {
+        ClusterState::NotFound => "not_found",
+        ClusterState::Deploying => "deploying",
+        ClusterState::Running => "running",
+        ClusterState::Updating => "updating",
+        ClusterState::Destroying => "destroying",
+        ClusterState::Failed => "failed",
     }
 }
 

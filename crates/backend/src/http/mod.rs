@@ -5,6 +5,7 @@
 //! the whole HTTP application: a server serves it, and so can any other transport.
 
 pub mod bearer;
+pub mod calls;
 pub mod cors;
 pub mod error;
 pub mod health;

@@ -8,6 +8,7 @@
 use std::time::Duration;
 
 use sliderule_protocol::ClusterName;
+use sliderule_protocol::provisioner::ClusterState;
 
 use super::Provisioner;
 use super::error::ProvisionerError;
@@ -24,6 +25,9 @@ pub struct Reconciled {
     pub adopted: Vec<String>,
     pub closed: Vec<String>,
     pub resumed: Vec<String>,
+    /// The state of every stack of this deployment, as listed (for the clusters-by-state
+    /// gauge: no call beyond the listing reconciliation makes anyway).
+    pub states: Vec<ClusterState>,
 }
 
 impl Provisioner {
@@ -31,6 +35,7 @@ impl Provisioner {
         let mut done = Reconciled::default();
         let now = self.clock.now();
         let stacks = self.cloud.managed_stacks().await?;
+        done.states = stacks.iter().map(|s| s.status.state()).collect();
         let records = self.store.open_clusters().await?;
         for stack in &stacks {
             if records.iter().any(|r| r.cluster == stack.cluster.as_str()) {

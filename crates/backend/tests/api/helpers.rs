@@ -246,6 +246,14 @@ impl Drop for TestApp {
     }
 }
 
+/// The value of the `/metrics` sample named exactly `sample`, labels included (e.g.
+/// `sliderule_clusters{state="running"}`), if there is one.
+pub async fn metric(app: &TestApp, sample: &str) -> Option<f64> {
+    let text = app.get("/metrics").await.text().await.ok()?;
+    text.lines()
+        .find_map(|line| line.strip_prefix(sample)?.strip_prefix(' ')?.parse().ok())
+}
+
 pub fn test_signing_key_pem() -> &'static str {
     static PEM: OnceLock<String> = OnceLock::new();
     PEM.get_or_init(|| {

@@ -269,3 +269,26 @@ async fn too_many_sign_ins_from_one_address_are_429_with_retry_after() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn github_calls_are_counted_by_operation_and_outcome_with_their_latency() {
+    use crate::helpers::metric;
+
+    let app = TestApp::with_github().await;
+    pat_login(&app, "bob").await;
+    app.emulator().set_fault(Endpoint::User, Fault::status(500));
+    let response = post_json(&app, "/auth/github/pat", json!({ "pat": "demo-pat-bob" })).await;
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+
+    let calls = |operation: &str, outcome: &str| {
+        format!(
+            "sliderule_github_calls_total{{driver=\"github\",operation=\"{operation}\",outcome=\"{outcome}\"}}"
+        )
+    };
+    assert_eq!(metric(&app, &calls("user", "ok")).await, Some(1.0));
+    assert_eq!(metric(&app, &calls("user", "failed")).await, Some(1.0));
+    assert_eq!(metric(&app, &calls("membership", "ok")).await, Some(1.0));
+    let timed =
+        "sliderule_github_call_duration_seconds_count{driver=\"github\",operation=\"user\"}";
+    assert_eq!(metric(&app, timed).await, Some(2.0));
+}

@@ -550,6 +550,11 @@ async fn a_cost_explorer_failure_is_counted_and_retried_and_never_blocks_a_deplo
     let bob = member(&app, "bob");
     let run = jobs::reconcile_costs(&app.state).await.expect("it runs");
     assert_eq!(run.failed_days.len(), 3, "{run:?}");
+    counted(
+        &app,
+        "sliderule_cloud_calls_total{driver=\"costexplorer\",operation=\"get_cost_and_usage\",outcome=\"failed\"} 3",
+    )
+    .await;
     counted(&app, "sliderule_budget_reconciliation_failures_total 3").await;
     deploy(&app, &bob, "bob", 1, 60).await;
 }

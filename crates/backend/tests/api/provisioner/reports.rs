@@ -114,3 +114,26 @@ async fn the_reapers_sweeps_are_counted_in_the_metrics() {
     }
     panic!("the reaper's first sweep was never recorded");
 }
+
+#[tokio::test]
+async fn cloud_calls_and_clusters_by_state_are_in_the_metrics() {
+    use crate::helpers::metric;
+
+    let app = TestApp::spawn().await;
+    let bob = member(&app, "bob");
+    deploy(&app, &bob, "bob", 2, 60).await;
+    until_state(&app, &bob, "bob", "RUNNING").await;
+    let create = "sliderule_cloud_calls_total{driver=\"simulated\",operation=\"create_stack\",outcome=\"ok\"}";
+    assert_eq!(metric(&app, create).await, Some(1.0));
+    let timed = "sliderule_cloud_call_duration_seconds_count{driver=\"simulated\",operation=\"describe_stack\"}";
+    assert!(metric(&app, timed).await.is_some_and(|n| n >= 1.0));
+
+    // The gauge follows reconciliation, which lists every stack anyway.
+    sliderule_backend::jobs::reconcile(&app.state).await;
+    let running = "sliderule_clusters{state=\"running\"}";
+    assert_eq!(metric(&app, running).await, Some(1.0));
+    assert_eq!(
+        metric(&app, "sliderule_clusters{state=\"failed\"}").await,
+        Some(0.0)
+    );
+}
