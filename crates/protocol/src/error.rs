@@ -111,6 +111,8 @@ pub mod codes {
     pub const RATE_LIMITED: &str = "rate_limited";
 
     // 500 and 502.
+    /// A redirect back to the client when GitHub could not be reached (RFC 6749 §4.1.2.1).
+    pub const TEMPORARILY_UNAVAILABLE: &str = "temporarily_unavailable";
     /// A bug on our side; details are in the logs only.
     pub const INTERNAL_ERROR: &str = "internal_error";
     /// GitHub failed or would not answer the question we asked.

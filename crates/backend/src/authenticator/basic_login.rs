@@ -7,9 +7,10 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::browser_login::to_github;
+use super::error::AuthError;
 use super::state::PendingLogin;
 use crate::app::AppState;
-use crate::http::error::ApiError;
+use sliderule_protocol::codes;
 
 #[derive(Deserialize)]
 pub struct BasicQuery {
@@ -20,15 +21,15 @@ pub struct BasicQuery {
 pub async fn login(
     State(state): State<AppState>,
     Query(query): Query<BasicQuery>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AuthError> {
     let auth = &state.authenticator;
     let redirect_uri = query
         .redirect_uri
         .filter(|uri| !uri.trim().is_empty())
-        .ok_or_else(|| ApiError::bad_request("invalid_request", "redirect_uri is required"))?;
+        .ok_or_else(|| AuthError::refused(codes::INVALID_REQUEST, "redirect_uri is required"))?;
     auth.trusted_redirects
         .check(&redirect_uri)
-        .map_err(|e| ApiError::bad_request("invalid_redirect_uri", e.to_string()))?;
+        .map_err(|e| AuthError::refused(codes::INVALID_REDIRECT_URI, e.to_string()))?;
     to_github(
         auth,
         PendingLogin::Basic { redirect_uri },

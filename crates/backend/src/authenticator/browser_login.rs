@@ -18,6 +18,7 @@ use sliderule_protocol::authenticator::oauth::{
 use time::OffsetDateTime;
 use url::Url;
 
+use super::error::AuthError;
 use super::grant::{Flow, GitHubIdentity};
 use super::redirect::with_query;
 use super::respond::redirect;
@@ -26,8 +27,8 @@ use super::state::{LoginState, PendingLogin, STATE_LIFETIME};
 use super::{Authenticator, random};
 use crate::app::AppState;
 use crate::github::GitHubError;
-use crate::http::error::ApiError;
 use crate::store::{CodeGrant, TokenHash};
+use sliderule_protocol::codes;
 
 /// How long a one-time code lives (authenticator.md: 2 minutes).
 const CODE_LIFETIME: std::time::Duration = std::time::Duration::from_secs(120);
@@ -35,7 +36,7 @@ const CODE_LIFETIME: std::time::Duration = std::time::Duration::from_secs(120);
 pub async fn login(
     State(state): State<AppState>,
     Query(query): Query<AuthorizeQuery>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AuthError> {
     let auth = &state.authenticator;
     let now = state.clock.now();
     let pending = match query.parse()? {
@@ -43,7 +44,7 @@ pub async fn login(
         AuthorizeRequest::Legacy(legacy) => {
             auth.trusted_redirects
                 .check(&legacy.redirect_uri)
-                .map_err(|e| ApiError::bad_request("invalid_redirect_uri", e.to_string()))?;
+                .map_err(|e| AuthError::refused(codes::INVALID_REDIRECT_URI, e.to_string()))?;
             PendingLogin::Legacy {
                 redirect_uri: legacy.redirect_uri,
                 use_cookie: legacy.use_cookie,
@@ -57,18 +58,18 @@ async fn pkce_login(
     auth: &Authenticator,
     request: PkceAuthorize,
     now: OffsetDateTime,
-) -> Result<PendingLogin, ApiError> {
+) -> Result<PendingLogin, AuthError> {
     let client = auth.known_client(&request.client_id, now).await?;
     if !client.redirect_uris.contains(&request.redirect_uri) {
-        return Err(ApiError::bad_request(
-            "invalid_redirect_uri",
+        return Err(AuthError::refused(
+            codes::INVALID_REDIRECT_URI,
             "redirect_uri is not one this client registered",
         ));
     }
     let scope = request.scope.unwrap_or(client.scope);
     if !scope.is_subset(client.scope) {
-        return Err(ApiError::bad_request(
-            "invalid_scope",
+        return Err(AuthError::refused(
+            codes::INVALID_SCOPE,
             format!(
                 "scope \"{scope}\" exceeds what this client registered (\"{}\")",
                 client.scope
@@ -89,7 +90,7 @@ pub(super) async fn to_github(
     auth: &Authenticator,
     login: PendingLogin,
     now: OffsetDateTime,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AuthError> {
     let nonce = random::secret()?;
     let expires_at = now + STATE_LIFETIME;
     auth.store
@@ -102,8 +103,8 @@ pub(super) async fn to_github(
             expires_at: expires_at.unix_timestamp(),
             login,
         })
-        .map_err(ApiError::internal)?;
-    let mut url = Url::parse(&auth.github_authorize_url).map_err(ApiError::internal)?;
+        .map_err(AuthError::internal)?;
+    let mut url = Url::parse(&auth.github_authorize_url).map_err(AuthError::internal)?;
     url.query_pairs_mut()
         .append_pair("client_id", &auth.github_client_id)
         .append_pair("redirect_uri", &auth.callback_url)
@@ -115,24 +116,24 @@ pub(super) async fn to_github(
 pub async fn callback(
     State(state): State<AppState>,
     Query(query): Query<CallbackQuery>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AuthError> {
     let auth = &state.authenticator;
     let now = state.clock.now();
     let sealed = query
         .state
         .as_deref()
-        .ok_or_else(|| ApiError::bad_request("invalid_request", "state is required"))?;
+        .ok_or_else(|| AuthError::refused(codes::INVALID_REQUEST, "state is required"))?;
     let login_state = auth
         .state_key
         .open(sealed, now)
-        .map_err(|e| ApiError::bad_request("invalid_request", e.to_string()))?;
+        .map_err(|e| AuthError::refused(codes::INVALID_REQUEST, e.to_string()))?;
     if !auth
         .store
         .take_pending_login(&TokenHash::of(&login_state.nonce), now)
         .await?
     {
-        return Err(ApiError::bad_request(
-            "invalid_request",
+        return Err(AuthError::refused(
+            codes::INVALID_REQUEST,
             "this sign-in was already completed or has expired; start it again",
         ));
     }
@@ -151,9 +152,9 @@ pub async fn callback(
     let identity = match identify(auth, code.expose()).await {
         Ok(identity) => identity,
         Err(GitHubError::Unavailable(description)) => {
-            return Ok(back.error("temporarily_unavailable", &description));
+            return Ok(back.error(codes::TEMPORARILY_UNAVAILABLE, &description));
         }
-        Err(other) => return Ok(back.error("access_denied", &other.to_string())),
+        Err(other) => return Ok(back.error(codes::ACCESS_DENIED, &other.to_string())),
     };
     match pending {
         PendingLogin::Pkce {
@@ -172,7 +173,7 @@ pub async fn callback(
                         client_id,
                         redirect_uri,
                         code_challenge,
-                        grant: session.to_json().map_err(ApiError::internal)?,
+                        grant: session.to_json().map_err(AuthError::internal)?,
                         expires_at: now + CODE_LIFETIME,
                     },
                 )
@@ -234,7 +235,7 @@ struct Back {
 }
 
 impl Back {
-    fn of(pending: &PendingLogin) -> Result<Self, ApiError> {
+    fn of(pending: &PendingLogin) -> Result<Self, AuthError> {
         let (uri, client_state) = match pending {
             PendingLogin::Pkce {
                 redirect_uri,
@@ -246,7 +247,7 @@ impl Back {
             }
         };
         Ok(Self {
-            uri: Url::parse(uri).map_err(ApiError::internal)?,
+            uri: Url::parse(uri).map_err(AuthError::internal)?,
             client_state,
         })
     }

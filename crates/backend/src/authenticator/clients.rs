@@ -6,7 +6,8 @@ use sliderule_protocol::authenticator::oauth::ClientRecord;
 use time::OffsetDateTime;
 
 use super::Authenticator;
-use crate::http::error::ApiError;
+use super::error::AuthError;
+use sliderule_protocol::codes;
 
 /// What the flows need to know about a client.
 #[derive(Debug, Clone)]
@@ -22,7 +23,7 @@ impl Authenticator {
         &self,
         client_id: &str,
         now: OffsetDateTime,
-    ) -> Result<Option<Client>, ApiError> {
+    ) -> Result<Option<Client>, AuthError> {
         if let Some(web) = &self.web_client
             && web.client_id == client_id
         {
@@ -40,7 +41,7 @@ impl Authenticator {
             return Ok(None);
         };
         let record: ClientRecord =
-            serde_json::from_str(&stored.record).map_err(ApiError::internal)?;
+            serde_json::from_str(&stored.record).map_err(AuthError::internal)?;
         Ok(Some(Client {
             redirect_uris: record.redirect_uris,
             scope: record.scope,
@@ -52,10 +53,10 @@ impl Authenticator {
         &self,
         client_id: &str,
         now: OffsetDateTime,
-    ) -> Result<Client, ApiError> {
+    ) -> Result<Client, AuthError> {
         self.client(client_id, now).await?.ok_or_else(|| {
-            ApiError::bad_request(
-                "invalid_client",
+            AuthError::refused(
+                codes::INVALID_CLIENT,
                 "client_id is not registered (or its registration expired); register again",
             )
         })

@@ -24,18 +24,18 @@ use sliderule_protocol::{Scopes, Secret, codes};
 
 use super::Authenticator;
 use super::device_request;
+use super::error::AuthError;
 use super::grant::Flow;
 use super::respond::no_store;
 use super::session::Session;
 use crate::app::AppState;
 use crate::github::{DevicePoll as GitHubPoll, GitHubError};
-use crate::http::error::ApiError;
 use crate::store::{DevicePoll, TokenHash};
 
 /// GitHub's default when it names no interval.
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
 
-pub async fn start(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+pub async fn start(State(state): State<AppState>, body: Bytes) -> Result<Response, AuthError> {
     let scope = device_request::read(&body)?.scope.unwrap_or(Scopes::ALL);
     let auth = &state.authenticator;
     let code = auth.github.request_device_code("read:org").await?;
@@ -79,13 +79,13 @@ fn complete_uri(verification_uri: &str, user_code: &str) -> String {
     }
 }
 
-pub async fn poll(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+pub async fn poll(State(state): State<AppState>, body: Bytes) -> Result<Response, AuthError> {
     let request = device_request::read(&body)?;
     let Some(device_code) = request
         .device_code
         .filter(|code| !code.expose().trim().is_empty())
     else {
-        return Err(ApiError::bad_request(
+        return Err(AuthError::refused(
             codes::MISSING_DEVICE_CODE,
             "device_code is required",
         ));
@@ -158,10 +158,10 @@ async fn granted_scope(
     auth: &Authenticator,
     device_code: &TokenHash,
     asked: Option<Scopes>,
-) -> Result<Scopes, ApiError> {
+) -> Result<Scopes, AuthError> {
     let bound = match auth.store.device_code_scope(device_code).await? {
         Some(text) => Scopes::parse(&text).map_err(|e| {
-            ApiError::internal(anyhow::anyhow!(
+            AuthError::internal(anyhow::anyhow!(
                 "a stored device-code scope is unreadable: {e}"
             ))
         })?,
@@ -171,7 +171,7 @@ async fn granted_scope(
     match asked {
         None => Ok(bound),
         Some(asked) if asked.is_subset(bound) => Ok(asked),
-        Some(asked) => Err(ApiError::bad_request(
+        Some(asked) => Err(AuthError::refused(
             codes::INVALID_SCOPE,
             format!(
                 "scope \"{asked}\" asks for more than this device code was started with \

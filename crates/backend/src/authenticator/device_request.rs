@@ -7,7 +7,7 @@
 use serde_json::{Map, Value};
 use sliderule_protocol::{Scopes, Secret, codes};
 
-use crate::http::error::ApiError;
+use super::error::AuthError;
 
 /// The fields the device flow reads; either may be absent.
 #[derive(Debug, Default)]
@@ -17,13 +17,13 @@ pub struct DeviceRequest {
     pub scope: Option<Scopes>,
 }
 
-pub fn read(body: &[u8]) -> Result<DeviceRequest, ApiError> {
+pub fn read(body: &[u8]) -> Result<DeviceRequest, AuthError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(DeviceRequest::default());
     }
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(fields)) => from_json(&fields),
-        Ok(_) => Err(ApiError::bad_request(
+        Ok(_) => Err(AuthError::refused(
             codes::INVALID_REQUEST,
             "The request body must be a JSON object, such as {\"scope\": \"sliderule:access\"}",
         )),
@@ -31,12 +31,12 @@ pub fn read(body: &[u8]) -> Result<DeviceRequest, ApiError> {
     }
 }
 
-fn from_json(fields: &Map<String, Value>) -> Result<DeviceRequest, ApiError> {
+fn from_json(fields: &Map<String, Value>) -> Result<DeviceRequest, AuthError> {
     let scope = match fields.get("scope") {
         None | Some(Value::Null) => None,
         Some(Value::String(text)) => scopes(text)?,
         Some(_) => {
-            return Err(ApiError::bad_request(
+            return Err(AuthError::refused(
                 codes::INVALID_SCOPE,
                 "scope must be one string of space-separated scopes, such as \
                  \"sliderule:access provisioner:access\"",
@@ -51,7 +51,7 @@ fn from_json(fields: &Map<String, Value>) -> Result<DeviceRequest, ApiError> {
     Ok(DeviceRequest { device_code, scope })
 }
 
-fn from_form(body: &[u8]) -> Result<DeviceRequest, ApiError> {
+fn from_form(body: &[u8]) -> Result<DeviceRequest, AuthError> {
     let mut request = DeviceRequest::default();
     for (key, value) in url::form_urlencoded::parse(body) {
         match key.as_ref() {
@@ -63,13 +63,13 @@ fn from_form(body: &[u8]) -> Result<DeviceRequest, ApiError> {
     Ok(request)
 }
 
-fn scopes(text: &str) -> Result<Option<Scopes>, ApiError> {
+fn scopes(text: &str) -> Result<Option<Scopes>, AuthError> {
     if text.trim().is_empty() {
         return Ok(None);
     }
     Scopes::parse(text)
         .map(Some)
-        .map_err(|e| ApiError::bad_request(codes::INVALID_SCOPE, e.to_string()))
+        .map_err(|e| AuthError::refused(codes::INVALID_SCOPE, e.to_string()))
 }
 
 #[cfg(test)]
@@ -83,7 +83,7 @@ mod tests {
     /// (code, description) of a refused body.
     fn refusal(body: &str) -> (&'static str, String) {
         match read(body.as_bytes()) {
-            Err(ApiError::BadRequest { code, description }) => (code, description),
+            Err(AuthError::Refused { code, description }) => (code, description),
             other => panic!("{body}: expected a 400, got {other:?}"),
         }
     }

@@ -4,9 +4,10 @@
 use serde::de::DeserializeOwned;
 use sliderule_protocol::parse_json_body;
 
-use crate::http::error::ApiError;
+use super::error::AuthError;
+use sliderule_protocol::codes;
 
-pub fn form_or_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+pub fn form_or_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AuthError> {
     let first = body.iter().find(|b| !b.is_ascii_whitespace());
     if first == Some(&b'{') {
         return Ok(parse_json_body(body)?);
@@ -15,7 +16,7 @@ pub fn form_or_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
         .map(|(k, v)| (k.into_owned(), serde_json::Value::String(v.into_owned())))
         .collect();
     serde_json::from_value(serde_json::Value::Object(fields))
-        .map_err(|e| ApiError::bad_request("invalid_request", e.to_string()))
+        .map_err(|e| AuthError::refused(codes::INVALID_REQUEST, e.to_string()))
 }
 
 #[cfg(test)]

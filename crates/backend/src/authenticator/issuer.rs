@@ -6,9 +6,9 @@ use sliderule_protocol::authenticator::LoginSuccess;
 use sliderule_protocol::authenticator::oauth::{TokenInfo, TokenResponse};
 use time::OffsetDateTime;
 
+use super::error::AuthError;
 use super::session::Session;
 use super::{Authenticator, grant, random};
-use crate::http::error::ApiError;
 use crate::keys::KeySet;
 use crate::store::{Family, TokenHash};
 
@@ -63,7 +63,7 @@ impl Authenticator {
         keys: &KeySet,
         session: &Session,
         now: OffsetDateTime,
-    ) -> Result<(String, Claims), ApiError> {
+    ) -> Result<(String, Claims), AuthError> {
         let affiliate = self.affiliates.get(&session.identity.login);
         let claims = grant::claims(
             &session.identity,
@@ -74,7 +74,7 @@ impl Authenticator {
             now,
             random::id()?,
         );
-        let token = keys.signing().sign(&claims).map_err(ApiError::internal)?;
+        let token = keys.signing().sign(&claims).map_err(AuthError::internal)?;
         Ok((token, claims))
     }
 
@@ -84,13 +84,13 @@ impl Authenticator {
         keys: &KeySet,
         session: &Session,
         now: OffsetDateTime,
-    ) -> Result<Issued, ApiError> {
+    ) -> Result<Issued, AuthError> {
         let (access_token, claims) = self.mint(keys, session, now)?;
         let refresh_token = random::secret()?;
         let family = Family {
             id: random::id()?,
             login: session.identity.login.clone(),
-            grant: session.to_json().map_err(ApiError::internal)?,
+            grant: session.to_json().map_err(AuthError::internal)?,
             created_at: now,
             last_used_at: now,
             revoked: false,

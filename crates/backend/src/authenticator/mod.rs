@@ -10,6 +10,7 @@ mod browser_login;
 mod clients;
 mod device_flow;
 mod device_request;
+pub mod error;
 mod form;
 pub mod grant;
 pub mod identity;

@@ -8,16 +8,16 @@ use axum::response::Response;
 use sliderule_protocol::authenticator::pat::PatRequest;
 use sliderule_protocol::{Scopes, codes, parse_json_body};
 
+use super::error::AuthError;
 use super::grant::Flow;
 use super::respond::no_store;
 use super::session::Session;
 use crate::app::AppState;
-use crate::http::error::ApiError;
 
-pub async fn login(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+pub async fn login(State(state): State<AppState>, body: Bytes) -> Result<Response, AuthError> {
     let request: PatRequest = parse_json_body(&body)?;
     let pat = request.pat().ok_or_else(|| {
-        ApiError::bad_request(
+        AuthError::refused(
             codes::MISSING_PAT,
             "Personal Access Token (pat) is required",
         )
@@ -26,7 +26,7 @@ pub async fn login(State(state): State<AppState>, body: Bytes) -> Result<Respons
     let pat = pat.expose().trim();
     if let Some(problem) = malformation(pat) {
         tracing::info!(%problem, "PAT login refused without asking GitHub: malformed token");
-        return Err(ApiError::bad_request(
+        return Err(AuthError::refused(
             codes::INVALID_REQUEST,
             format!(
                 "The personal access token (pat) is malformed: {problem}. A GitHub token is one \

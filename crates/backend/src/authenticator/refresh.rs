@@ -13,10 +13,10 @@ use aws_lc_rs::digest::{SHA256, digest};
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use time::OffsetDateTime;
 
+use super::error::AuthError;
 use super::issuer::{Issued, lifetime};
 use super::session::Session;
 use super::{Authenticator, random};
-use crate::http::error::ApiError;
 use crate::keys::KeySet;
 use crate::store::{Rotation, TokenHash};
 
@@ -34,12 +34,6 @@ pub enum RefreshError {
     Reused,
 }
 
-impl From<RefreshError> for ApiError {
-    fn from(error: RefreshError) -> Self {
-        ApiError::bad_request("invalid_grant", error.to_string())
-    }
-}
-
 impl Authenticator {
     /// Rotates `presented`, returning the new pair.
     pub async fn refresh(
@@ -47,7 +41,7 @@ impl Authenticator {
         keys: &KeySet,
         presented: &str,
         now: OffsetDateTime,
-    ) -> Result<Issued, ApiError> {
+    ) -> Result<Issued, AuthError> {
         let presented_hash = TokenHash::of(presented);
         let family = self
             .store
@@ -55,7 +49,7 @@ impl Authenticator {
             .await?
             .filter(|family| !family.revoked)
             .ok_or(RefreshError::Invalid)?;
-        let mut session = Session::from_json(&family.grant).map_err(ApiError::internal)?;
+        let mut session = Session::from_json(&family.grant).map_err(AuthError::internal)?;
         self.recheck(&mut session).await?;
 
         let (access_token, claims) = self.mint(keys, &session, now)?;
@@ -95,7 +89,7 @@ impl Authenticator {
     }
 
     /// Revokes the family of a refresh token (RFC 7009: unknown tokens are not an error).
-    pub async fn revoke(&self, token: &str) -> Result<(), ApiError> {
+    pub async fn revoke(&self, token: &str) -> Result<(), AuthError> {
         if self.store.revoke_family_of(&TokenHash::of(token)).await? {
             tracing::info!("refresh-token family revoked on request");
         }
@@ -103,7 +97,7 @@ impl Authenticator {
     }
 
     /// Updates the session's membership from GitHub, when a service token lets us ask.
-    async fn recheck(&self, session: &mut Session) -> Result<(), ApiError> {
+    async fn recheck(&self, session: &mut Session) -> Result<(), AuthError> {
         let Some(service_token) = &self.service_token else {
             return Ok(());
         };
@@ -129,33 +123,33 @@ impl Authenticator {
     }
 }
 
-fn seal_key(presented: &str) -> Result<LessSafeKey, ApiError> {
+fn seal_key(presented: &str) -> Result<LessSafeKey, AuthError> {
     let mut material = SEAL_CONTEXT.to_vec();
     material.extend_from_slice(presented.as_bytes());
     let key = UnboundKey::new(&AES_256_GCM, digest(&SHA256, &material).as_ref())
-        .map_err(|_| ApiError::internal(anyhow::anyhow!("cannot build the sealing key")))?;
+        .map_err(|_| AuthError::internal(anyhow::anyhow!("cannot build the sealing key")))?;
     Ok(LessSafeKey::new(key))
 }
 
-fn seal(presented: &str, successor: &Issued) -> Result<Vec<u8>, ApiError> {
+fn seal(presented: &str, successor: &Issued) -> Result<Vec<u8>, AuthError> {
     let key = seal_key(presented)?;
     let mut nonce = [0u8; NONCE_LEN];
     SystemRandom::new()
         .fill(&mut nonce)
-        .map_err(|_| ApiError::from(random::RandomError))?;
-    let mut sealed = serde_json::to_vec(successor).map_err(ApiError::internal)?;
+        .map_err(|_| AuthError::from(random::RandomError))?;
+    let mut sealed = serde_json::to_vec(successor).map_err(AuthError::internal)?;
     key.seal_in_place_append_tag(
         Nonce::assume_unique_for_key(nonce),
         Aad::empty(),
         &mut sealed,
     )
-    .map_err(|_| ApiError::internal(anyhow::anyhow!("cannot seal the successor")))?;
+    .map_err(|_| AuthError::internal(anyhow::anyhow!("cannot seal the successor")))?;
     let mut out = nonce.to_vec();
     out.extend_from_slice(&sealed);
     Ok(out)
 }
 
-fn open(presented: &str, sealed: &[u8]) -> Result<Issued, ApiError> {
+fn open(presented: &str, sealed: &[u8]) -> Result<Issued, AuthError> {
     if sealed.len() < NONCE_LEN {
         return Err(RefreshError::Invalid.into());
     }

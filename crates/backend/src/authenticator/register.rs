@@ -9,13 +9,13 @@ use axum::response::Response;
 use sliderule_protocol::authenticator::oauth::{ClientRecord, RegisterRequest};
 use sliderule_protocol::parse_json_body;
 
+use super::error::AuthError;
 use super::random;
 use super::respond::no_store;
 use crate::app::AppState;
-use crate::http::error::ApiError;
 use crate::store::StoredClient;
 
-pub async fn register(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+pub async fn register(State(state): State<AppState>, body: Bytes) -> Result<Response, AuthError> {
     let request: RegisterRequest = parse_json_body(&body)?;
     let registration = request.validate()?;
     let now = state.clock.now();
@@ -25,7 +25,7 @@ pub async fn register(State(state): State<AppState>, body: Bytes) -> Result<Resp
         .store
         .insert_client(&StoredClient {
             client_id: record.client_id.clone(),
-            record: serde_json::to_string(&record).map_err(ApiError::internal)?,
+            record: serde_json::to_string(&record).map_err(AuthError::internal)?,
             registered_at: now,
             last_used_at: now,
         })

@@ -15,16 +15,17 @@ use sliderule_protocol::authenticator::oauth::{
 };
 use time::OffsetDateTime;
 
+use super::error::AuthError;
 use super::form::form_or_json;
 use super::respond::no_store;
 use super::session::Session;
 use super::{Authenticator, Issued, pkce};
 use crate::app::AppState;
-use crate::http::error::ApiError;
 use crate::keys::KeySet;
 use crate::store::{CodeRedemption, TokenHash};
+use sliderule_protocol::codes;
 
-pub async fn token(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+pub async fn token(State(state): State<AppState>, body: Bytes) -> Result<Response, AuthError> {
     let request: TokenRequest = form_or_json(&body)?;
     let auth = &state.authenticator;
     let now = state.clock.now();
@@ -61,12 +62,12 @@ struct RefreshBody {
 }
 
 /// `POST /auth/refresh {"refresh_token"}`: the token endpoint's answer plus `token` and `exp`.
-pub async fn refresh(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+pub async fn refresh(State(state): State<AppState>, body: Bytes) -> Result<Response, AuthError> {
     let request: RefreshBody = form_or_json(&body)?;
     let presented = request
         .refresh_token
         .filter(|t| !t.expose().is_empty())
-        .ok_or_else(|| ApiError::bad_request("invalid_request", "refresh_token is required"))?;
+        .ok_or_else(|| AuthError::refused(codes::INVALID_REQUEST, "refresh_token is required"))?;
     let auth = &state.authenticator;
     let issued = auth
         .refresh(&state.keys.current(), presented.expose(), state.clock.now())
@@ -80,7 +81,7 @@ pub async fn refresh(State(state): State<AppState>, body: Bytes) -> Result<Respo
 }
 
 /// RFC 7009: always 200, whether or not the token was known, so it reveals nothing.
-pub async fn revoke(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+pub async fn revoke(State(state): State<AppState>, body: Bytes) -> Result<Response, AuthError> {
     if let Ok(request) = form_or_json::<RevokeRequest>(&body) {
         state.authenticator.revoke(request.token.expose()).await?;
     }
@@ -100,7 +101,7 @@ impl CodeExchange<'_> {
         auth: &Authenticator,
         keys: &KeySet,
         now: OffsetDateTime,
-    ) -> Result<Issued, ApiError> {
+    ) -> Result<Issued, AuthError> {
         auth.known_client(self.client_id, now).await?;
         let code_hash = TokenHash::of(self.code.expose());
         let grant = match auth.store.redeem_code(&code_hash, now).await? {
@@ -129,7 +130,7 @@ impl CodeExchange<'_> {
                 "code_verifier does not match the code_challenge",
             ));
         }
-        let session = Session::from_json(&grant.grant).map_err(ApiError::internal)?;
+        let session = Session::from_json(&grant.grant).map_err(AuthError::internal)?;
         let issued = auth.start_session(keys, &session, now).await?;
         if auth
             .store
@@ -145,6 +146,6 @@ impl CodeExchange<'_> {
     }
 }
 
-fn invalid_grant(description: &str) -> ApiError {
-    ApiError::bad_request("invalid_grant", description.to_owned())
+fn invalid_grant(description: &str) -> AuthError {
+    AuthError::refused(codes::INVALID_GRANT, description.to_owned())
 }

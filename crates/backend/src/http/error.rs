@@ -178,6 +178,32 @@ impl From<crate::provisioner::error::ProvisionerError> for ApiError {
     }
 }
 
+impl From<crate::authenticator::error::AuthError> for ApiError {
+    fn from(error: crate::authenticator::error::AuthError) -> Self {
+        use crate::authenticator::error::AuthError as E;
+        match error {
+            E::Refused { code, description } => Self::BadRequest { code, description },
+            E::Invalid(body) => body.into(),
+            E::Body(body) => body.into(),
+            E::Refresh(refused) => Self::BadRequest {
+                code: codes::INVALID_GRANT,
+                description: refused.to_string(),
+            },
+            E::GitHub(github) => github.into(),
+            E::Store(store) => store.into(),
+            E::Random(random) => random.into(),
+            E::Internal(cause) => Self::Internal(cause),
+        }
+    }
+}
+
+/// The authenticator's handlers answer with its own error; the envelope is written here.
+impl IntoResponse for crate::authenticator::error::AuthError {
+    fn into_response(self) -> Response {
+        ApiError::from(self).into_response()
+    }
+}
+
 impl From<crate::budgets::BudgetError> for ApiError {
     fn from(error: crate::budgets::BudgetError) -> Self {
         use crate::budgets::BudgetError as E;
