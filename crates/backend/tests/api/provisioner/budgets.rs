@@ -207,6 +207,34 @@ async fn extend_is_refused_when_the_balance_cannot_pay_to_the_new_deadline() {
 }
 
 #[tokio::test]
+async fn a_scale_up_the_balance_cannot_pay_is_refused_and_the_cluster_keeps_its_size() {
+    let app = budget_app(vec![("budgets.initial_balance", toml::Value::Integer(3))]).await;
+    let bob = member(&app, "bob");
+    deploy(&app, &bob, "bob", 1, 60).await;
+    until_state(&app, &bob, "bob", "RUNNING").await;
+    let (code, error, description) = refused(
+        &app,
+        &bob,
+        "/deploy",
+        json!({ "cluster": "bob", "node_capacity": 10, "ttl": 60 }),
+    )
+    .await;
+    assert_eq!(
+        (code, error.as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "insufficient_funds")
+    );
+    assert!(
+        description.starts_with("10 nodes for 60 minutes cost 5.20 USD but the balance of bob is"),
+        "{description}"
+    );
+    let after = status(&app, &bob, "bob").await;
+    assert_eq!(
+        (after["state"].as_str(), after["node_capacity"].as_u64()),
+        (Some("RUNNING"), Some(1))
+    );
+}
+
+#[tokio::test]
 async fn three_nodes_for_ninety_minutes_cost_exactly_2_55() {
     let app = budget_app(vec![]).await;
     let bob = member(&app, "bob");
