@@ -5,7 +5,7 @@
 // The balance is put back at the end, so the other journeys deploy as before.
 import { test, expect } from '@playwright/test';
 import {
-  apiSession, area, collectErrors, destroyIfDeployed, expectNoSeriousAxeViolations, screenshots, signIn,
+  apiSession, area, card, collectErrors, destroyIfDeployed, expectNoSeriousAxeViolations, screenshots, signIn,
 } from '../../support/index.mjs';
 
 const cluster = 'icesat2';
@@ -46,7 +46,10 @@ test('a deploy the budget cannot pay is explained before sending, and an owner c
   page.on('request', (r) => {
     if (new URL(r.url()).pathname.endsWith('/provisioner/deploy')) deploys.push(r);
   });
-  await signIn(page, 'bob', { from: `/clusters/${cluster}` });
+  // The cluster list warns about the team's low budget; so does the cluster's page.
+  await signIn(page, 'bob');
+  await expect(page.getByTestId('budget-warning')).toContainText('icesat2 has 1.00 USD left');
+  await card(page, cluster).getByRole('link', { name: cluster }).click();
   await expect(page.getByRole('heading', { level: 1 })).toHaveText(`Cluster ${cluster}`);
   await expect(page.getByTestId('budget-warning')).toContainText('icesat2 has 1.00 USD left');
   const deploy = area(page, 'Deploy');

@@ -10,9 +10,10 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_navigate;
 use sliderule_protocol::ClusterName;
-use sliderule_protocol::provisioner::{ClusterReport, ClusterState, ClusterSummary};
+use sliderule_protocol::provisioner::{Budget, ClusterReport, ClusterState, ClusterSummary};
 
 use crate::api::{ApiError, Provisioner};
+use crate::components::budget::BudgetBanner;
 use crate::components::cluster::{StateBadge, When, time_left};
 use crate::components::gate::{MembersOnly, SignedInOnly};
 use crate::components::status::{ErrorAlert, Loading};
@@ -63,6 +64,16 @@ fn ClusterList() -> impl IntoView {
     // once; each poll asks only for the report.
     let deployable = StoredValue::new(None::<Vec<String>>);
     let poll_failed = RwSignal::new(None::<ApiError>);
+    // With budgets on, a banner for each budget of the person's clusters that runs low; asked
+    // once per visit, like `/info`.
+    let low = RwSignal::new(Vec::<Budget>::new());
+    let load_low_budgets = move |deployable: Vec<String>| {
+        leptos::task::spawn_local(async move {
+            if let Ok(budgets) = provisioner.budgets().await {
+                low.set(low_budgets(budgets, &deployable));
+            }
+        });
+    };
     let load = move || {
         loading.set(true);
         leptos::task::spawn_local(async move {
@@ -72,6 +83,9 @@ fn ClusterList() -> impl IntoView {
                     let (info, report) = futures::join!(provisioner.info(), provisioner.report());
                     info.and_then(|info| {
                         let cards = cards(&info.deployable_clusters, &report?);
+                        if info.pricing.is_some() {
+                            load_low_budgets(info.deployable_clusters.clone());
+                        }
                         deployable.set_value(Some(info.deployable_clusters));
                         Ok(cards)
                     })
@@ -103,6 +117,12 @@ fn ClusterList() -> impl IntoView {
     poll_while_mounted(now, busy, move || loading.get_untracked(), load);
 
     view! {
+        {move || {
+            low.get()
+                .into_iter()
+                .map(|budget| view! { <BudgetBanner budget=Signal::stored(Some(budget))/> })
+                .collect_view()
+        }}
         {owner.then(|| view! { <OpenCluster/> })}
         {move || poll_failed.get().map(|error| view! { <ErrorAlert error/> })}
         {move || match data.get() {
@@ -242,6 +262,16 @@ fn OpenCluster() -> impl IntoView {
     }
 }
 
+/// The budgets among `budgets` that pay for one of `deployable` (every one for an owner's `*`)
+/// and have at most 10 % of their allowance left.
+fn low_budgets(budgets: Vec<Budget>, deployable: &[String]) -> Vec<Budget> {
+    let all = deployable.iter().any(|c| c == "*");
+    budgets
+        .into_iter()
+        .filter(|b| b.warning && (all || deployable.contains(&b.account)))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -277,5 +307,34 @@ mod tests {
         assert_eq!(names, ["alice", "bob", "icesat2"]);
         assert!(cards[1].1.is_some(), "bob has its summary");
         assert!(cards[2].1.is_none(), "icesat2 is not deployed");
+    }
+
+    #[test]
+    fn banners_are_for_the_low_budgets_of_ones_own_clusters() {
+        let budget = |account: &str, warning: bool| Budget {
+            account: account.into(),
+            kind: sliderule_protocol::provisioner::BudgetKind::Organization,
+            balance: sliderule_protocol::Usd::from_dollars(1),
+            monthly_allowance: sliderule_protocol::Usd::from_dollars(100),
+            max_balance: sliderule_protocol::Usd::from_dollars(200),
+            burn_rate_per_hour: sliderule_protocol::Usd::ZERO,
+            runs_out_at: None,
+            runs_out_at_max: None,
+            warning,
+            ledger: None,
+        };
+        let all = || {
+            vec![
+                budget("bob", false),
+                budget("icesat2", true),
+                budget("x", true),
+            ]
+        };
+        let mine = low_budgets(all(), &["bob".into(), "icesat2".into()]);
+        assert_eq!(
+            mine.iter().map(|b| b.account.as_str()).collect::<Vec<_>>(),
+            ["icesat2"]
+        );
+        assert_eq!(low_budgets(all(), &["*".into()]).len(), 2);
     }
 }
