@@ -29,6 +29,9 @@ use tokio::process::{Child, ChildStdin, Command};
 /// The region every test uses.
 pub const REGION: &str = "us-west-2";
 
+/// One queued Cost Explorer answer: the day, the day after, and `(cluster, amount)` pairs.
+pub type DailyCosts<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)]);
+
 pub struct MotoServer {
     /// `http://127.0.0.1:PORT`.
     pub endpoint: String,
@@ -181,35 +184,41 @@ impl MotoServer {
             .await
     }
 
-    /// Queues what Cost Explorer answers for `day` (`2026-12-02`): each `(cluster, amount)` as a
-    /// group of the `sliderule:cluster` tag. moto hands queued results to queries in order (a
-    /// repeated query gets its first answer again; a query after the queue is empty, nothing).
-    pub async fn queue_daily_costs(&self, day: &str, next_day: &str, costs: &[(&str, &str)]) {
-        let groups: Vec<serde_json::Value> = costs
+    /// Queues what Cost Explorer answers, one result per `(day, next day, costs)`: each
+    /// `(cluster, amount)` a group of the `sliderule:cluster` tag. moto hands queued results to
+    /// queries in order (a repeated query gets its first answer again; a query after the queue
+    /// is empty, nothing).
+    pub async fn queue_daily_costs(&self, results: &[DailyCosts<'_>]) {
+        let results: Vec<serde_json::Value> = results
             .iter()
-            .map(|(cluster, amount)| {
+            .map(|(day, next_day, costs)| {
+                let groups: Vec<serde_json::Value> = costs
+                    .iter()
+                    .map(|(cluster, amount)| {
+                        serde_json::json!({
+                            "Keys": [format!("sliderule:cluster${cluster}")],
+                            "Metrics": { "UnblendedCost": { "Amount": amount, "Unit": "USD" } },
+                        })
+                    })
+                    .collect();
                 serde_json::json!({
-                    "Keys": [format!("sliderule:cluster${cluster}")],
-                    "Metrics": { "UnblendedCost": { "Amount": amount, "Unit": "USD" } },
+                    "ResultsByTime": [{
+                        "TimePeriod": { "Start": day, "End": next_day },
+                        "Total": {},
+                        "Groups": groups,
+                        "Estimated": false,
+                    }],
+                    "DimensionValueAttributes": [],
                 })
             })
             .collect();
-        let body = serde_json::json!({ "results": [{
-            "ResultsByTime": [{
-                "TimePeriod": { "Start": day, "End": next_day },
-                "Total": {},
-                "Groups": groups,
-                "Estimated": false,
-            }],
-            "DimensionValueAttributes": [],
-        }]});
         let answer = self
             .http
             .post(format!(
                 "{}/moto-api/static/ce/cost-and-usage-results",
                 self.endpoint
             ))
-            .json(&body)
+            .json(&serde_json::json!({ "results": results }))
             .send()
             .await
             .expect("queue Cost Explorer results");

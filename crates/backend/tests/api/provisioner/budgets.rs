@@ -532,7 +532,7 @@ async fn cost_explorer_figures_are_written_as_aws_minus_ours_once_per_cluster_an
     // 10 minutes of 1 node (0.70 USD/h): 0.116667 USD, all charged on this day.
     let day = app.clock.now().date();
     let next = day.next_day().unwrap();
-    moto.queue_daily_costs(&day_text(day), &day_text(next), &[("bob", "2.0000000001")])
+    moto.queue_daily_costs(&[(&day_text(day), &day_text(next), &[("bob", "2.0000000001")])])
         .await;
     app.clock.advance(Duration::from_secs(86_400));
 
@@ -692,4 +692,72 @@ async fn a_demo_killed_mid_run_neither_loses_nor_duplicates_a_charge() {
     assert_eq!(charged, meter.charged);
     assert_eq!(meter.charged, meter.segment_cost(meter.settled_at));
     assert!(charged.is_positive());
+}
+
+/// Cost Explorer that fails its first `failures` queries, then answers as `inner` does.
+struct FailingFirst {
+    inner: CostExplorer,
+    failures: std::sync::atomic::AtomicU32,
+}
+
+#[async_trait::async_trait]
+impl sliderule_backend::budgets::cost_explorer::CostSource for FailingFirst {
+    async fn daily_costs(
+        &self,
+        day: time::Date,
+    ) -> Result<
+        Vec<(String, sliderule_protocol::Usd)>,
+        sliderule_backend::budgets::cost_explorer::CostError,
+    > {
+        use std::sync::atomic::Ordering;
+        if self
+            .failures
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            return Err(sliderule_backend::budgets::cost_explorer::CostError(
+                "ThrottlingException: Rate exceeded".into(),
+            ));
+        }
+        self.inner.daily_costs(day).await
+    }
+}
+
+#[tokio::test]
+async fn a_day_whose_query_failed_is_reconciled_by_the_next_run() {
+    let moto = MotoServer::start().await;
+    let costs = FailingFirst {
+        inner: CostExplorer::new(&moto.sdk_config().await),
+        failures: std::sync::atomic::AtomicU32::new(1),
+    };
+    let app = budget_app(vec![]).await;
+    let alice = owner(&app);
+    ok(&app, &member(&app, "bob"), "/info", json!({})).await;
+    let day = app.clock.now().date();
+    // The first run's query of that day fails before reaching moto, so the two days before it
+    // take the first two (empty) answers; the next run's query of that day takes the third.
+    let text = |d: time::Date| day_text(d);
+    let (before, two_before) = (day.previous_day().unwrap(), day - time::Duration::days(2));
+    let empty: &[(&str, &str)] = &[];
+    moto.queue_daily_costs(&[
+        (&text(before), &text(day), empty),
+        (&text(two_before), &text(before), empty),
+        (
+            &text(day),
+            &text(day.next_day().unwrap()),
+            &[("bob", "1.25")],
+        ),
+    ])
+    .await;
+    app.clock.advance(Duration::from_secs(86_400));
+    let budgets = app.state.provisioner.budgets.as_ref().unwrap();
+
+    let first = reconcile_recent(budgets, &costs).await;
+    assert_eq!(first.failed_days, [day_text(day)]);
+    assert!(first.written.is_empty());
+    assert_eq!(balance(&app, &alice, "bob").await, 100.0);
+
+    let next = reconcile_recent(budgets, &costs).await;
+    assert_eq!(next.written, [("bob".to_owned(), day_text(day))]);
+    assert_eq!(balance(&app, &alice, "bob").await, 98.75);
 }
