@@ -326,6 +326,42 @@ fn ledger_row(line: LedgerLine) -> impl IntoView {
     }
 }
 
+/// Runs a form's request with the form marked as sending: the answer goes to `done`, a
+/// failure is shown under the form.
+fn run_form<T: 'static>(
+    sending: RwSignal<bool>,
+    failed: RwSignal<Option<ApiError>>,
+    call: impl std::future::Future<Output = Result<T, ApiError>> + 'static,
+    done: impl FnOnce(T) + 'static,
+) {
+    failed.set(None);
+    sending.set(true);
+    leptos::task::spawn_local(async move {
+        match call.await {
+            Ok(answer) => done(answer),
+            Err(error) => failed.set(Some(error)),
+        }
+        sending.set(false);
+    });
+}
+
+/// A form's submit button (disabled while its request runs) and the request's error.
+#[component]
+fn SubmitRow(
+    label: &'static str,
+    sending: RwSignal<bool>,
+    failed: RwSignal<Option<ApiError>>,
+) -> impl IntoView {
+    view! {
+        <div class="actions">
+            <button type="submit" class="button button-primary" disabled=move || sending.get()>
+                {move || if sending.get() { "Sending…" } else { label }}
+            </button>
+        </div>
+        {move || failed.get().map(|error| view! { <ErrorAlert error/> })}
+    }
+}
+
 /// An owner's credit or debit.
 #[component]
 fn AdjustForm(account: String, updated: Callback<Budget>) -> impl IntoView {
@@ -355,19 +391,16 @@ fn AdjustForm(account: String, updated: Callback<Budget>) -> impl IntoView {
             return;
         }
         problem.set(None);
-        failed.set(None);
-        sending.set(true);
-        leptos::task::spawn_local(async move {
-            match provisioner.adjust(&request).await {
-                Ok(budget) => {
-                    amount.set(String::new());
-                    note.set(String::new());
-                    updated.run(budget);
-                }
-                Err(error) => failed.set(Some(error)),
-            }
-            sending.set(false);
-        });
+        run_form(
+            sending,
+            failed,
+            async move { provisioner.adjust(&request).await },
+            move |budget| {
+                amount.set(String::new());
+                note.set(String::new());
+                updated.run(budget);
+            },
+        );
     };
     view! {
         <section class="card" aria-labelledby="adjust-title">
@@ -408,12 +441,7 @@ fn AdjustForm(account: String, updated: Callback<Budget>) -> impl IntoView {
                         <p id="adjust-note-hint" class="hint">"Why; kept in the ledger"</p>
                     </div>
                 </div>
-                <div class="actions">
-                    <button type="submit" class="button button-primary" disabled=move || sending.get()>
-                        {move || if sending.get() { "Sending…" } else { "Apply" }}
-                    </button>
-                </div>
-                {move || failed.get().map(|error| view! { <ErrorAlert error/> })}
+                <SubmitRow label="Apply" sending failed/>
             </form>
         </section>
     }
@@ -455,15 +483,12 @@ fn SettingsForm(budget: Budget, updated: Callback<Budget>) -> impl IntoView {
             }
         };
         problem.set(None);
-        failed.set(None);
-        sending.set(true);
-        leptos::task::spawn_local(async move {
-            match provisioner.budget_settings(&request).await {
-                Ok(budget) => updated.run(budget),
-                Err(error) => failed.set(Some(error)),
-            }
-            sending.set(false);
-        });
+        run_form(
+            sending,
+            failed,
+            async move { provisioner.budget_settings(&request).await },
+            move |budget| updated.run(budget),
+        );
     };
     view! {
         <section class="card" aria-labelledby="settings-title">
@@ -494,12 +519,7 @@ fn SettingsForm(budget: Budget, updated: Callback<Budget>) -> impl IntoView {
                     </div>
                 </div>
                 <p id="settings-error" class="field-error" role="alert">{move || problem.get()}</p>
-                <div class="actions">
-                    <button type="submit" class="button button-primary" disabled=move || sending.get()>
-                        {move || if sending.get() { "Sending…" } else { "Save" }}
-                    </button>
-                </div>
-                {move || failed.get().map(|error| view! { <ErrorAlert error/> })}
+                <SubmitRow label="Save" sending failed/>
             </form>
         </section>
     }
