@@ -209,8 +209,8 @@ impl Budgets {
         Ok(charged)
     }
 
-    /// Every budget in `accounts` (all when `None`), as of now.
-    pub async fn views(&self, accounts: Option<&[String]>) -> Result<Vec<Budget>, StoreError> {
+    /// Every budget, as of now.
+    pub async fn views(&self) -> Result<Vec<Budget>, StoreError> {
         let now = self.clock.now();
         let meters = self.store.meters().await?;
         Ok(self
@@ -218,9 +218,17 @@ impl Budgets {
             .budgets()
             .await?
             .iter()
-            .filter(|row| accounts.is_none_or(|wanted| wanted.contains(&row.account)))
             .map(|row| view(row, &meters, now))
             .collect())
+    }
+
+    /// One budget as of now, without its ledger; `None` when it never opened.
+    pub async fn view_of(&self, account: &str) -> Result<Option<Budget>, StoreError> {
+        let Some(row) = self.store.budget(account).await? else {
+            return Ok(None);
+        };
+        let meters = self.store.meters().await?;
+        Ok(Some(view(&row, &meters, self.clock.now())))
     }
 
     /// One budget with a page of its ledger (newest first, before the entry `before`).

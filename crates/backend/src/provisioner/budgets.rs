@@ -57,13 +57,14 @@ impl Provisioner {
     pub async fn personal_budget(&self, login: &str) -> Option<Budget> {
         let budgets = self.budgets.as_deref()?;
         let account = login.to_ascii_lowercase();
+        // One row and the meters, not every budget: `/info` is called on every page load.
         let opened = budgets.open(&account, BudgetKind::Personal).await;
-        let views = match opened {
-            Ok(_) => budgets.views(Some(std::slice::from_ref(&account))).await,
+        let view = match opened {
+            Ok(_) => budgets.view_of(&account).await,
             Err(error) => Err(error),
         };
-        match views {
-            Ok(mut views) => views.pop(),
+        match view {
+            Ok(view) => view,
             Err(error) => {
                 tracing::warn!(%error, "cannot read the caller's budget for /info");
                 None
@@ -103,7 +104,7 @@ impl Provisioner {
                 budgets: vec![budget],
             });
         }
-        let mut visible = budgets.views(None).await?;
+        let mut visible = budgets.views().await?;
         visible.retain(|budget| may_see(caller, &budget.account));
         Ok(BudgetsResponse { budgets: visible })
     }

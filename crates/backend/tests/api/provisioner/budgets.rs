@@ -55,6 +55,12 @@ fn minutes(n: u64) -> Duration {
     Duration::from_secs(n * 60)
 }
 
+/// Moves the manual clock to `n` minutes after `started`.
+fn advance_to(app: &TestApp, started: time::OffsetDateTime, n: u64) {
+    let elapsed = Duration::try_from(app.clock.now() - started).unwrap();
+    app.clock.advance(minutes(n) - elapsed);
+}
+
 /// One budget with its ledger, as `token` reads it.
 async fn budget(app: &TestApp, token: &str, account: &str) -> Value {
     let body = ok(app, token, "/budget", json!({ "account": account })).await;
@@ -243,9 +249,7 @@ async fn three_nodes_for_ninety_minutes_cost_exactly_2_55() {
     let started = app.clock.now();
     deploy(&app, &bob, "bob", 3, 120).await;
     until_state(&app, &bob, "bob", "RUNNING").await;
-    let elapsed = app.clock.now() - started;
-    app.clock
-        .advance(minutes(90) - Duration::try_from(elapsed).unwrap());
+    advance_to(&app, started, 90);
     let swept = sweep(&app).await;
     assert!(swept.swept);
     assert_eq!(swept.charged, 1);
@@ -278,8 +282,7 @@ async fn a_capacity_change_mid_way_closes_the_interval_at_the_old_size() {
     let started = app.clock.now();
     deploy(&app, &bob, "bob", 3, 120).await;
     until_state(&app, &bob, "bob", "RUNNING").await;
-    let elapsed = Duration::try_from(app.clock.now() - started).unwrap();
-    app.clock.advance(minutes(30) - elapsed);
+    advance_to(&app, started, 30);
     // 30 minutes at 3 nodes: 0.85, charged by the update itself.
     deploy(&app, &bob, "bob", 1, 120).await;
     assert_eq!(balance(&app, &alice, "bob").await, 99.15);
@@ -305,8 +308,7 @@ async fn an_exhausted_account_has_its_clusters_destroyed_in_the_sweep_after_it_r
     assert_eq!(info["budget"]["warning"], true);
     assert!(info["budget"]["runs_out_at"].is_string(), "{info}");
 
-    app.clock
-        .advance(minutes(17) - Duration::try_from(app.clock.now() - started).unwrap());
+    advance_to(&app, started, 17);
     let swept = sweep(&app).await;
     assert!(swept.exhausted.is_empty());
     assert_eq!(status(&app, &bob, "bob").await.get("destroy_pending"), None);
