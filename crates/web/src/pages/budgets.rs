@@ -49,7 +49,9 @@ fn runs_out_text(budget: &Budget) -> String {
 fn BudgetList() -> impl IntoView {
     let provisioner = expect_context::<Provisioner>();
     let loaded = RwSignal::new(None::<Result<Vec<Budget>, ApiError>>);
-    leptos::task::spawn_local(async move { loaded.set(Some(provisioner.budgets().await)) });
+    leptos::task::spawn_local(async move {
+        loaded.try_set(Some(provisioner.budgets().await));
+    });
     move || {
         match loaded.get() {
         None => view! { <Loading what="the budgets"/> }.into_any(),
@@ -124,9 +126,9 @@ fn BudgetDetail(account: String) -> impl IntoView {
     let load = move || {
         leptos::task::spawn_local(async move {
             let answer = provisioner.budget(&account.get_value(), None).await;
-            older.set(Vec::new());
-            no_more.set(false);
-            budget.set(Some(answer));
+            older.try_set(Vec::new());
+            no_more.try_set(false);
+            budget.try_set(Some(answer));
         });
     };
     load();
@@ -143,12 +145,14 @@ fn BudgetDetail(account: String) -> impl IntoView {
         leptos::task::spawn_local(async move {
             if let Ok(page) = provisioner.budget(&account.get_value(), last).await {
                 let entries = page.ledger.unwrap_or_default();
-                no_more.set(entries.is_empty());
-                older.update(|o| o.extend(entries));
+                no_more.try_set(entries.is_empty());
+                older.try_update(|o| o.extend(entries));
             }
         });
     };
-    let updated = Callback::new(move |fresh: Budget| budget.set(Some(Ok(fresh))));
+    let updated = Callback::new(move |fresh: Budget| {
+        budget.try_set(Some(Ok(fresh)));
+    });
 
     move || match budget.get() {
         None => view! { <Loading what="the budget"/> }.into_any(),
@@ -339,9 +343,11 @@ fn run_form<T: 'static>(
     leptos::task::spawn_local(async move {
         match call.await {
             Ok(answer) => done(answer),
-            Err(error) => failed.set(Some(error)),
+            Err(error) => {
+                failed.try_set(Some(error));
+            }
         }
-        sending.set(false);
+        sending.try_set(false);
     });
 }
 
@@ -396,8 +402,8 @@ fn AdjustForm(account: String, updated: Callback<Budget>) -> impl IntoView {
             failed,
             async move { provisioner.adjust(&request).await },
             move |budget| {
-                amount.set(String::new());
-                note.set(String::new());
+                amount.try_set(String::new());
+                note.try_set(String::new());
                 updated.run(budget);
             },
         );

@@ -140,21 +140,25 @@ fn ClusterPage(cluster: ClusterName) -> impl IntoView {
     // Limits from the provisioner are authoritative (the token's are a fallback); the forms wait
     // for them so that what they check is what the server will.
     let limits_ready = RwSignal::new(false);
+    let account = cluster.as_str().to_owned();
+    // The page may be gone when an answer arrives (the session ended, the user went elsewhere):
+    // `try_set` then drops it instead of touching disposed signals.
     leptos::task::spawn_local(async move {
-        if let Ok(info) = provisioner.info().await {
-            context.limits.set(Limits {
-                max_nodes: info.max_nodes,
-                max_ttl: info.max_ttl,
-            });
-            // With budgets on, the budget that pays for this cluster (named after it).
-            if let Some(pricing) = info.pricing {
-                let account = context.cluster.with_value(|c| c.as_str().to_owned());
-                if let Ok(budget) = provisioner.budget(&account, None).await {
-                    context.funds.set(Some(Funds { pricing, budget }));
-                }
-            }
+        let Ok(info) = provisioner.info().await else {
+            limits_ready.try_set(true);
+            return;
+        };
+        context.limits.try_set(Limits {
+            max_nodes: info.max_nodes,
+            max_ttl: info.max_ttl,
+        });
+        limits_ready.try_set(true);
+        // With budgets on, the budget that pays for this cluster (named after it).
+        if let Some(pricing) = info.pricing
+            && let Ok(budget) = provisioner.budget(&account, None).await
+        {
+            context.funds.try_set(Some(Funds { pricing, budget }));
         }
-        limits_ready.set(true);
     });
 
     let now = use_ticker();

@@ -70,7 +70,7 @@ fn ClusterList() -> impl IntoView {
     let load_low_budgets = move |deployable: Vec<String>| {
         leptos::task::spawn_local(async move {
             if let Ok(budgets) = provisioner.budgets().await {
-                low.set(low_budgets(budgets, &deployable));
+                low.try_set(low_budgets(budgets, &deployable));
             }
         });
     };
