@@ -9,6 +9,10 @@ import {
 } from '../../support/index.mjs';
 
 const cluster = 'icesat2';
+// Notes of this run, so rows left in the ledger by an earlier run on the same server never match.
+const run = Date.now().toString(36);
+const LEAVE = `e2e ${run}: leave 1 USD`;
+const WORKSHOP = `e2e ${run}: workshop`;
 const REFUSAL = '3 nodes for 60 minutes cost 1.70 USD but the balance of icesat2 is 1.00 USD; it affords at most 35 minutes';
 
 test.afterEach(async ({ request, baseURL }) => {
@@ -38,7 +42,7 @@ test('a deploy the budget cannot pay is explained before sending, and an owner c
   await signIn(owner, 'alice', { admin: true });
   await owner.goto(`/budgets/${cluster}`);
   await expect(owner.getByRole('heading', { level: 1 })).toHaveText(`Budget of ${cluster}`);
-  await adjust(owner, `-${(start - 1).toFixed(2)}`, 'e2e: leave 1 USD');
+  await adjust(owner, `-${(start - 1).toFixed(2)}`, LEAVE);
   await expect(owner.getByTestId('budget-balance')).toHaveText('1.00 USD');
 
   const errors = collectErrors(page);
@@ -70,7 +74,7 @@ test('a deploy the budget cannot pay is explained before sending, and an owner c
   expect(deploys).toHaveLength(0);
 
   // An owner's credit, then the same deploy goes through.
-  await adjust(owner, '10', 'e2e: workshop');
+  await adjust(owner, '10', WORKSHOP);
   await expect(owner.getByTestId('budget-balance')).toHaveText('11.00 USD');
   await page.reload();
   await nodes.fill('3');
@@ -90,8 +94,8 @@ test('a deploy the budget cannot pay is explained before sending, and an owner c
   await expect(chart).toBeVisible();
   await expect(chart).toHaveAttribute('aria-label', /runs out at/);
   await expect(page.locator('.chart-forecast')).toHaveCount(1);
-  await expect(page.getByRole('row').filter({ hasText: 'e2e: workshop (alice)' })).toHaveCount(1);
-  await expect(page.getByRole('row').filter({ hasText: 'e2e: leave 1 USD (alice)' })).toHaveCount(1);
+  await expect(page.getByRole('row').filter({ hasText: `${WORKSHOP} (alice)` })).toHaveCount(1);
+  await expect(page.getByRole('row').filter({ hasText: `${LEAVE} (alice)` })).toHaveCount(1);
   // Members read; only owners adjust.
   await expect(page.getByRole('heading', { level: 2, name: 'Credit or debit' })).toHaveCount(0);
   await screenshots(page, 'budget');
@@ -102,7 +106,7 @@ test('a deploy the budget cannot pay is explained before sending, and an owner c
   await screenshots(owner, 'budget-owner');
   await expectNoSeriousAxeViolations(owner);
   // Back to where it started, less what the journey's cluster costs.
-  await adjust(owner, (start - 11).toFixed(2), 'e2e: restore');
+  await adjust(owner, (start - 11).toFixed(2), `e2e ${run}: restore`);
   await ownerContext.close();
   expect(errors).toEqual([]);
   expect(ownerErrors).toEqual([]);
