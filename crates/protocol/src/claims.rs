@@ -61,7 +61,22 @@ pub struct Claims {
     /// A unique id per token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jti: Option<String>,
+    /// Who vouched for the holder: `"local"` for a local account; absent for GitHub.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idp: Option<String>,
+    /// v2 tokens: the organization they were issued for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_name: Option<String>,
+    /// v2 tokens: the holder's name (as `sub`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
+    /// v2 tokens: the holder's numeric id (the GitHub id, or the local account's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<u64>,
 }
+
+/// The `idp` of local accounts' tokens.
+pub const LOCAL_IDP: &str = "local";
 
 impl Claims {
     /// Whether `aud` holds `audience` exactly (not as a substring, as HAProxy checks it).
@@ -109,6 +124,11 @@ impl Claims {
             .filter(|a| *a == ANY_CLUSTER || ClusterName::parse(a).is_ok())
             .cloned()
             .collect()
+    }
+
+    /// Whether the holder signed in with a local account.
+    pub fn is_local(&self) -> bool {
+        self.idp.as_deref() == Some(LOCAL_IDP)
     }
 
     /// When the token expires, if `exp` is a representable time.
@@ -168,6 +188,10 @@ mod tests {
             nbf: Some(1_767_225_600),
             exp: 1_767_229_200,
             jti: Some("j1".into()),
+            idp: None,
+            org_name: None,
+            user_name: None,
+            user_id: None,
         }
     }
 

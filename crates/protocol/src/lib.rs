@@ -20,6 +20,7 @@ pub mod limits;
 pub mod marker;
 pub mod money;
 pub mod node_capacity;
+pub mod organizations;
 pub mod provisioner;
 pub mod roles;
 pub mod scope;

@@ -164,6 +164,10 @@ pub fn claims(
         nbf: Some(issued),
         exp: issued.saturating_add(lifetime),
         jti: Some(jti),
+        idp: None,
+        org_name: None,
+        user_name: None,
+        user_id: None,
     }
 }
 

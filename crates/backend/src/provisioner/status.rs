@@ -117,6 +117,9 @@ impl View {
             destroy_error: self
                 .pending_destroy()
                 .and_then(|intent| intent.last_error.clone()),
+            requests: None,
+            min_nodes: None,
+            max_nodes: None,
         }
     }
 

@@ -2,7 +2,8 @@
 //! the authenticator, registered OAuth clients, pending browser logins, one-time codes,
 //! device-poll bookkeeping and refresh-token families; for the provisioner ([`ClusterStore`]),
 //! cluster records, leases, the audit log and the simulated cloud's stacks; for budgets
-//! ([`BudgetStore`]), balances, the ledger and the meters of running clusters.
+//! ([`BudgetStore`]), balances, the ledger and the meters of running clusters; for organizations
+//! ([`OrganizationStore`]), their settings, memberships, capacity requests and local accounts.
 //!
 //! Secrets never reach the store in the clear: codes, refresh tokens and device codes are kept as
 //! [`TokenHash`]es, and the one thing that must be recoverable (the successor of a refresh token,
@@ -15,6 +16,7 @@
 
 mod budgets;
 mod clusters;
+mod organizations;
 mod sqlite;
 #[cfg(test)]
 mod suite;
@@ -29,6 +31,10 @@ pub use budgets::{BudgetRow, BudgetStore, Capacity, Meter, NewBudget, Posting};
 pub use clusters::{
     AuditEntry, BeginDeploy, ClusterPhase, ClusterRecord, ClusterStore, DestroyIntent,
     SimulatedStackRow,
+};
+pub use organizations::{
+    AccountRow, CapacityRow, Lockout, MembershipRow, NewCapacity, OrganizationRow,
+    OrganizationStore, Requested,
 };
 pub use sqlite::SqliteStore;
 
@@ -161,7 +167,7 @@ pub enum Rotation {
 
 /// The durable state of the authenticator. Implementations: [`SqliteStore`].
 #[async_trait]
-pub trait Store: ClusterStore + BudgetStore + Send + Sync + 'static {
+pub trait Store: ClusterStore + BudgetStore + OrganizationStore + Send + Sync + 'static {
     /// Whether the store answers (for `/ready`).
     async fn ping(&self) -> Result<(), StoreError>;
 

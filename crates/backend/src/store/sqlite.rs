@@ -18,6 +18,7 @@ mod codes;
 mod device;
 mod leases;
 mod migrations;
+mod organizations;
 mod provisioner;
 mod purge;
 mod refresh;

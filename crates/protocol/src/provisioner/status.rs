@@ -292,6 +292,16 @@ pub struct ClusterStatus {
     /// Why the latest delete of the stack failed, while it is being retried.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub destroy_error: Option<String>,
+    /// On an organization's cluster: every live capacity request (organizations.md). Absent for
+    /// personal clusters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests: Option<Vec<crate::organizations::CapacityRequest>>,
+    /// On an organization's cluster: its floor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_nodes: Option<u32>,
+    /// On an organization's cluster: its ceiling.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_nodes: Option<u32>,
 }
 
 pub(crate) fn is_public<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {

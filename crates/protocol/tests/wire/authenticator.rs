@@ -199,6 +199,10 @@ fn token_info_built_from_claims_matches_the_fixture() {
         nbf: None,
         exp: 1_767_229_200,
         jti: None,
+        idp: None,
+        org_name: None,
+        user_name: None,
+        user_id: None,
     };
     assert_eq!(
         TokenInfo::from_claims(&claims, Some("sliderule")),

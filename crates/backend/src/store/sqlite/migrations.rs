@@ -16,6 +16,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/0004_destroy_intent.sql"),
     include_str!("../../../migrations/0005_device_code_scopes.sql"),
     include_str!("../../../migrations/0006_budgets.sql"),
+    include_str!("../../../migrations/0007_organizations.sql"),
 ];
 
 /// Brings the schema up to date. Idempotent.

@@ -11,6 +11,8 @@
 //! - a family goes with its tokens once revoked or past its idle or absolute lifetime (its tokens
 //!   are then invalid whether or not the rows exist);
 //! - a client goes once unused longer than `client_unused_for`;
+//! - capacity requests go once expired, sign-in throttles once neither locked nor within their
+//!   window;
 //! - sealed successors are cleared (not counted) once their grace window is over.
 //!
 //! [`CodeRedemption::Unknown`]: crate::store::CodeRedemption::Unknown
@@ -68,6 +70,16 @@ pub(super) fn purge(
     deleted += tx.execute(
         "DELETE FROM oauth_clients WHERE ?1 - last_used_at > ?2",
         params![now, duration_ms(client_unused_for)],
+    )?;
+    deleted += tx.execute(
+        "DELETE FROM capacity_requests WHERE expires_at <= ?1",
+        params![now],
+    )?;
+    // A throttle row matters while it locks or while its window may still count.
+    deleted += tx.execute(
+        "DELETE FROM sign_in_throttle
+         WHERE COALESCE(locked_until, 0) <= ?1 AND ?1 - window_start > ?2",
+        params![now, duration_ms(crate::store::Lockout::SPEC.window)],
     )?;
     tx.execute(
         "UPDATE refresh_tokens SET sealed_successor = NULL

@@ -84,6 +84,16 @@ suite_on_memory!(
     a_capacity_change_splits_the_interval,
     settling_again_at_the_same_time_or_earlier_charges_nothing,
     a_day_is_reconciled_once_with_aws_figure_minus_ours,
+    an_organization_is_created_once_with_sorted_admins,
+    an_organization_update_swaps_only_the_revision_it_read,
+    a_membership_request_is_pending_until_decided_and_asked_again_after_a_refusal,
+    memberships_are_listed_per_organization_and_per_person,
+    capacity_requests_are_live_until_they_expire_and_redundant_when_repeated,
+    a_replacing_request_withdraws_the_users_others_in_the_same_step,
+    capacity_requests_are_extended_and_withdrawn_per_user_or_all,
+    a_local_account_is_created_once_and_enabled_disabled_and_rehashed,
+    ten_failures_within_the_window_lock_the_username_for_the_lock_time,
+    failures_spread_beyond_the_window_or_cleared_do_not_lock,
 );
 
 fn db_path(dir: &tempfile::TempDir) -> PathBuf {

@@ -297,6 +297,10 @@ mod tests {
             nbf: None,
             exp: 200,
             jti: None,
+            idp: None,
+            org_name: None,
+            user_name: None,
+            user_id: None,
         };
         let info = TokenInfo::from_claims(&claims, Some("sliderule"));
         assert!(info.is_org_member && info.is_org_owner);
