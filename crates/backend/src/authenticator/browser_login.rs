@@ -182,7 +182,7 @@ pub async fn callback(
         }
         PendingLogin::Legacy { use_cookie, .. } => {
             let session = Session::new(identity, Scopes::MEMBER, Flow::Browser);
-            let (token, claims) = auth.mint(&state.keys.current(), &session, now)?;
+            let (token, claims) = auth.mint(&state.keys.current(), &session, now).await?;
             if use_cookie {
                 Ok(back.with_cookie(auth, &token, &claims))
             } else {
@@ -198,7 +198,7 @@ pub async fn callback(
         }
         PendingLogin::Basic { .. } => {
             let session = Session::new(identity, Scopes::GUEST, Flow::Basic);
-            let (token, claims) = auth.mint(&state.keys.current(), &session, now)?;
+            let (token, claims) = auth.mint(&state.keys.current(), &session, now).await?;
             Ok(back.with_cookie(auth, &token, &claims))
         }
     }

@@ -13,7 +13,7 @@
 use std::time::Duration;
 
 use sliderule_protocol::claims::{
-    ANY_CLUSTER, MONITOR_AUDIENCE, PROVISIONER_AUDIENCE, RUNNER_AUDIENCE,
+    ANY_CLUSTER, LOCAL_IDP, MONITOR_AUDIENCE, PROVISIONER_AUDIENCE, RUNNER_AUDIENCE,
 };
 use sliderule_protocol::{Claims, ClusterName, Limits, OrgRole, OrgRoles, Scope, Scopes};
 use time::OffsetDateTime;
@@ -32,13 +32,16 @@ pub enum Flow {
     Browser,
     /// `GET /auth/github/basic/login`: guest scopes, for cluster monitoring pages.
     Basic,
+    /// A local account's username and password (`/auth/local/token`, v2's `/api/org_token/`):
+    /// member scopes at most, never owner; short tokens, refreshed like the browser's.
+    Password,
 }
 
 impl Flow {
     /// The most a flow can grant, whatever is asked.
     fn ceiling(self) -> Scopes {
         match self {
-            Flow::PersonalAccessToken => Scopes::MEMBER,
+            Flow::PersonalAccessToken | Flow::Password => Scopes::MEMBER,
             Flow::Device | Flow::Browser => Scopes::ALL,
             Flow::Basic => Scopes::GUEST,
         }
@@ -82,16 +85,26 @@ pub struct GrantPolicy {
 impl GrantPolicy {
     fn lifetime(&self, flow: Flow) -> Duration {
         match flow {
-            Flow::Browser | Flow::Basic => self.browser_lifetime,
+            Flow::Browser | Flow::Basic | Flow::Password => self.browser_lifetime,
             Flow::PersonalAccessToken | Flow::Device => self.client_lifetime,
         }
     }
 }
 
+/// What the store adds to what GitHub says: the organizations someone belongs to by an approved
+/// membership or as an admin, and, for a v2 token, the organization it is issued for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Belonging {
+    pub organizations: Vec<ClusterName>,
+    pub v2_organization: Option<String>,
+}
+
 /// The claims of a new access token.
+#[allow(clippy::too_many_arguments)]
 pub fn claims(
     identity: &GitHubIdentity,
     affiliate: Option<&Affiliate>,
+    belonging: &Belonging,
     requested: Scopes,
     flow: Flow,
     policy: &GrantPolicy,
@@ -99,8 +112,13 @@ pub fn claims(
     jti: String,
 ) -> Claims {
     let affiliate = affiliate.filter(|a| a.active);
-    let member = identity.membership.is_active();
+    let local = flow == Flow::Password;
+    // A local account is never a member of the GitHub organization, whatever its row says.
+    let github_member = identity.membership.is_active() && !local;
+    // Belonging to an organization makes a member (organizations.md), with no personal cluster.
+    let member = github_member || !belonging.organizations.is_empty();
     let owner = identity.membership == Membership::Admin
+        && !local
         && flow.ceiling().contains(Scope::SlideruleAdmin)
         && requested.contains(Scope::SlideruleAdmin);
 
@@ -131,7 +149,7 @@ pub fn claims(
         .intersection(flow.ceiling())
         .intersection(entitled);
 
-    let clusters = clusters(identity, affiliate, member, policy);
+    let clusters = clusters(identity, affiliate, github_member, belonging, policy);
     let audience = audience(&scope, &clusters, owner, member || affiliate.is_some());
     let limits = if owner {
         policy.owner_limits
@@ -153,7 +171,8 @@ pub fn claims(
     Claims {
         iss: policy.issuer.clone(),
         sub: identity.login.clone(),
-        github_id: Some(identity.github_id),
+        // A local account's id is not a GitHub id.
+        github_id: (!local).then_some(identity.github_id),
         aud: audience,
         org: policy.org.clone(),
         org_roles: roles,
@@ -164,10 +183,16 @@ pub fn claims(
         nbf: Some(issued),
         exp: issued.saturating_add(lifetime),
         jti: Some(jti),
-        idp: None,
-        org_name: None,
-        user_name: None,
-        user_id: None,
+        idp: local.then(|| LOCAL_IDP.to_owned()),
+        org_name: belonging.v2_organization.clone(),
+        user_name: belonging
+            .v2_organization
+            .as_ref()
+            .map(|_| identity.login.clone()),
+        user_id: belonging
+            .v2_organization
+            .as_ref()
+            .map(|_| identity.github_id),
     }
 }
 
@@ -176,6 +201,7 @@ fn clusters(
     identity: &GitHubIdentity,
     affiliate: Option<&Affiliate>,
     member: bool,
+    belonging: &Belonging,
     policy: &GrantPolicy,
 ) -> Vec<ClusterName> {
     let mut clusters: Vec<ClusterName> = Vec::new();
@@ -201,6 +227,9 @@ fn clusters(
         for name in &affiliate.clusters {
             add(name.clone());
         }
+    }
+    for name in &belonging.organizations {
+        add(name.clone());
     }
     clusters
 }
@@ -266,6 +295,7 @@ mod tests {
         claims(
             identity,
             None,
+            &Belonging::default(),
             requested,
             flow,
             &policy(),
@@ -386,6 +416,7 @@ mod tests {
         let claims = claims(
             &bob,
             None,
+            &Belonging::default(),
             Scopes::MEMBER,
             Flow::Device,
             &policy,
@@ -413,6 +444,7 @@ mod tests {
         let claims = claims(
             &erin,
             Some(&affiliate),
+            &Belonging::default(),
             Scopes::ALL,
             Flow::Device,
             &policy(),
@@ -435,6 +467,7 @@ mod tests {
         let claims = claims(
             &erin,
             Some(&affiliate),
+            &Belonging::default(),
             Scopes::ALL,
             Flow::Device,
             &policy(),
@@ -460,5 +493,85 @@ mod tests {
         assert_eq!(device.org, "SlideRuleEarth");
         assert_eq!(device.github_id, Some(1000));
         assert_eq!(device.jti.as_deref(), Some("jti-1"));
+    }
+
+    fn belonging(orgs: &[&str], v2: Option<&str>) -> Belonging {
+        Belonging {
+            organizations: orgs
+                .iter()
+                .map(|o| ClusterName::parse(o).unwrap())
+                .collect(),
+            v2_organization: v2.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn a_local_account_in_an_organization_is_a_member_of_it_and_nothing_else() {
+        // A local account's row carries no GitHub standing; even a forged admin one is ignored.
+        let erin = person("erin", Membership::Admin, &["secret-team"]);
+        let claims = claims(
+            &erin,
+            None,
+            &belonging(&["icesat2"], None),
+            Scopes::ALL,
+            Flow::Password,
+            &policy(),
+            now(),
+            "j".into(),
+        );
+        assert_eq!(claims.org_roles, OrgRoles::MEMBER);
+        assert_eq!(
+            aud(&claims),
+            ["provisioner", "monitor", "runner", "icesat2"]
+        );
+        assert_eq!(claims.idp.as_deref(), Some("local"));
+        assert_eq!(claims.github_id, None);
+        assert_eq!(claims.max_nodes, Some(10));
+        assert_eq!(
+            claims.exp - claims.iat,
+            3600,
+            "short, refreshed like a browser's"
+        );
+    }
+
+    #[test]
+    fn a_local_account_in_no_organization_gets_no_provisioner_access() {
+        let frank = person("frank", Membership::None, &[]);
+        let claims = claims(
+            &frank,
+            None,
+            &Belonging::default(),
+            Scopes::MEMBER,
+            Flow::Password,
+            &policy(),
+            now(),
+            "j".into(),
+        );
+        assert_eq!(claims.org_roles, OrgRoles::NONE);
+        assert!(claims.aud.is_empty());
+    }
+
+    #[test]
+    fn an_approved_github_outsider_gets_the_organization_but_no_personal_cluster() {
+        let dave = person("dave", Membership::None, &[]);
+        let claims = claims(
+            &dave,
+            None,
+            &belonging(&["icesat2"], Some("icesat2")),
+            Scopes::MEMBER,
+            Flow::PersonalAccessToken,
+            &policy(),
+            now(),
+            "j".into(),
+        );
+        assert_eq!(claims.org_roles, OrgRoles::MEMBER);
+        assert_eq!(
+            aud(&claims),
+            ["provisioner", "monitor", "runner", "icesat2"]
+        );
+        assert_eq!(claims.org_name.as_deref(), Some("icesat2"));
+        assert_eq!(claims.user_name.as_deref(), Some("dave"));
+        assert_eq!(claims.user_id, Some(1000));
+        assert_eq!(claims.idp, None);
     }
 }

@@ -57,17 +57,31 @@ impl Issued {
 }
 
 impl Authenticator {
+    /// What the store says the session's person belongs to now: organizations by an active
+    /// membership or as an admin (organizations.md), read at every sign-in and refresh so an
+    /// approval or a deactivation takes effect then.
+    pub async fn belonging(&self, session: &Session) -> Result<grant::Belonging, AuthError> {
+        let organizations =
+            crate::organizations::granted(self.store.as_ref(), &session.identity.login).await?;
+        Ok(grant::Belonging {
+            organizations,
+            v2_organization: session.v2_organization.clone(),
+        })
+    }
+
     /// Signs an access token for the session as it stands now.
-    pub fn mint(
+    pub async fn mint(
         &self,
         keys: &KeySet,
         session: &Session,
         now: OffsetDateTime,
     ) -> Result<(String, Claims), AuthError> {
+        let belonging = self.belonging(session).await?;
         let affiliate = self.affiliates.get(&session.identity.login);
         let claims = grant::claims(
             &session.identity,
             affiliate,
+            &belonging,
             session.requested,
             session.flow,
             &self.policy,
@@ -85,7 +99,7 @@ impl Authenticator {
         session: &Session,
         now: OffsetDateTime,
     ) -> Result<Issued, AuthError> {
-        let (access_token, claims) = self.mint(keys, session, now)?;
+        let (access_token, claims) = self.mint(keys, session, now).await?;
         let refresh_token = random::secret()?;
         let family = Family {
             id: random::id()?,

@@ -15,6 +15,7 @@ mod form;
 pub mod grant;
 pub mod identity;
 mod issuer;
+pub mod passwords;
 mod pat;
 pub mod pkce;
 pub mod published;

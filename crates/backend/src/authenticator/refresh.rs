@@ -52,7 +52,7 @@ impl Authenticator {
         let mut session = Session::from_json(&family.grant).map_err(AuthError::internal)?;
         self.recheck(&mut session).await?;
 
-        let (access_token, claims) = self.mint(keys, &session, now)?;
+        let (access_token, claims) = self.mint(keys, &session, now).await?;
         let successor = Issued {
             expires_in: lifetime(&claims),
             access_token,

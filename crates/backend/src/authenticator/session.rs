@@ -15,6 +15,9 @@ pub struct Session {
     /// The OAuth client that started it (browser sign-in).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// The organization a v2 token is issued for (`org_name`), kept so refreshes keep it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub v2_organization: Option<String>,
 }
 
 impl Session {
@@ -24,7 +27,14 @@ impl Session {
             requested,
             flow,
             client_id: None,
+            v2_organization: None,
         }
+    }
+
+    /// The session of a v2 token for `organization`.
+    pub fn for_v2(mut self, organization: impl Into<String>) -> Self {
+        self.v2_organization = Some(organization.into());
+        self
     }
 
     pub fn for_client(mut self, client_id: impl Into<String>) -> Self {
