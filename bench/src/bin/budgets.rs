@@ -114,7 +114,12 @@ async fn start(budgets: bool) -> anyhow::Result<Backend> {
         let session = Session::new(identity, scopes, Flow::Device);
         let (token, _) = state
             .authenticator
-            .mint(&state.keys.current(), &session, clock.now())
+            .mint_with(
+                &state.keys.current(),
+                &session,
+                &Default::default(),
+                clock.now(),
+            )
             .map_err(|e| anyhow::anyhow!("minting a token: {e}"))?;
         Ok(token)
     };

@@ -97,6 +97,7 @@ impl AppState {
             Mode::Serve => None,
         };
         let store = crate::store::open(&config)?;
+        seed_organizations(&config, store.as_ref(), clock.now()).await?;
         let urls = PublicUrls::of(&config);
         let metrics = Metrics::new();
         let (cloud, driver) = match overrides.cloud {
@@ -171,6 +172,29 @@ impl AppState {
             costs,
         })))
     }
+}
+
+/// Creates the seeded organizations and local accounts that are missing: those of
+/// `organizations.seed_file`, or the demo's.
+async fn seed_organizations(
+    config: &Config,
+    store: &dyn Store,
+    now: time::OffsetDateTime,
+) -> anyhow::Result<()> {
+    use crate::organizations::seed::Seed;
+    let seed = match (&config.organizations.seed_file, config.mode) {
+        (Some(path), _) => Seed::load(path)?,
+        (None, Mode::Demo) => Seed::demo(),
+        (None, Mode::Serve) => return Ok(()),
+    };
+    let created = seed
+        .apply(store, now)
+        .await
+        .context("seeding organizations and local accounts")?;
+    if created > 0 {
+        tracing::info!(created, "seeded organizations and local accounts");
+    }
+    Ok(())
 }
 
 /// GitHub's settings as the authenticator uses them: the demo's point at its own emulator.

@@ -91,6 +91,8 @@ pub mod codes {
     // 409: the cluster's current state forbids the request.
     /// Another operation on the cluster is running with different parameters.
     pub const OPERATION_IN_PROGRESS: &str = "operation_in_progress";
+    /// 409: the name is taken (an account, an organization).
+    pub const ALREADY_EXISTS: &str = "already_exists";
     /// A property that cannot change while the cluster lives (`is_public`).
     pub const IMMUTABLE: &str = "immutable";
     /// The cluster's stack failed; it must be destroyed before it can be deployed again.

@@ -15,6 +15,8 @@ mod form;
 pub mod grant;
 pub mod identity;
 mod issuer;
+pub mod local_accounts;
+mod local_handlers;
 pub mod passwords;
 mod pat;
 pub mod pkce;

@@ -96,8 +96,22 @@ impl Authenticator {
         Ok(())
     }
 
-    /// Updates the session's membership from GitHub, when a service token lets us ask.
+    /// Updates the session's membership from GitHub, when a service token lets us ask; a local
+    /// account must still exist and be enabled.
     async fn recheck(&self, session: &mut Session) -> Result<(), AuthError> {
+        if session.flow == super::grant::Flow::Password {
+            let active = self
+                .store
+                .account(&session.identity.login)
+                .await?
+                .is_some_and(|account| account.active);
+            return if active {
+                Ok(())
+            } else {
+                tracing::info!(login = %session.identity.login, "refresh refused: the local account is disabled or gone");
+                Err(RefreshError::Invalid.into())
+            };
+        }
         let Some(service_token) = &self.service_token else {
             return Ok(());
         };

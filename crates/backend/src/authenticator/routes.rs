@@ -8,8 +8,11 @@ use axum::Router;
 use axum::routing::{get, post};
 use sliderule_protocol::authenticator::paths;
 
+use sliderule_protocol::organizations::accounts::paths as local;
+
 use super::{
-    basic_login, browser_login, device_flow, pat, published, register, token_endpoint, userinfo,
+    basic_login, browser_login, device_flow, local_handlers, pat, published, register,
+    token_endpoint, userinfo,
 };
 use crate::app::AppState;
 use crate::http::{cors, rate_limit};
@@ -32,6 +35,15 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route(paths::REVOKE, post(token_endpoint::revoke))
         .route(paths::REGISTER, post(register::register))
         .route(paths::USERINFO, get(userinfo::userinfo))
+        .route(local::TOKEN, post(local_handlers::token))
+        .route(local::SIGNUP, post(local_handlers::signup))
+        .route(local::PASSWORD, post(local_handlers::change_password))
+        .route(
+            local::ACCOUNTS,
+            get(local_handlers::list).post(local_handlers::create),
+        )
+        .route(local::DISABLE, post(local_handlers::disable))
+        .route(local::ENABLE, post(local_handlers::enable))
         .layer(cors::web_client(state));
 
     let sign_in = Router::new()

@@ -73,6 +73,10 @@ pub struct Config {
     pub demo: DemoConfig,
     #[serde(default)]
     pub budgets: BudgetsConfig,
+    #[serde(default)]
+    pub organizations: OrganizationsConfig,
+    #[serde(default)]
+    pub accounts: AccountsConfig,
 }
 
 fn default_mode() -> Mode {
@@ -395,6 +399,26 @@ impl BudgetsConfig {
     }
 }
 
+/// Organizations (organizations.md): where they are seeded from.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OrganizationsConfig {
+    /// A TOML file of organizations and local accounts created at start-up when missing; the
+    /// demo's built-in seed (`icesat2`, `erin`, `frank`) when unset in demo mode.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed_file: Option<PathBuf>,
+}
+
+/// Local accounts (organizations.md, "Local accounts").
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AccountsConfig {
+    /// Whether people may create their own account; on in demo mode, off in serve mode unless
+    /// set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub self_signup: Option<bool>,
+}
+
 /// Knobs of demo mode only.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -442,6 +466,11 @@ impl Config {
     /// Whether budgets are kept: configured, or on in demo mode only.
     pub fn budgets_enabled(&self) -> bool {
         self.budgets.enabled.unwrap_or(self.mode == Mode::Demo)
+    }
+
+    /// Whether people may sign themselves up for a local account.
+    pub fn self_signup(&self) -> bool {
+        self.accounts.self_signup.unwrap_or(self.mode == Mode::Demo)
     }
 
     /// How often charges are written: configured, or 5 s in demo mode and 300 s in serve mode.

@@ -23,6 +23,12 @@ pub enum ApiError {
     /// 401: no token, or a token we do not accept.
     #[error("{0}")]
     Unauthorized(String),
+    /// 401 with a specific code: credentials (a password) we do not accept.
+    #[error("{description}")]
+    BadCredentials {
+        code: &'static str,
+        description: String,
+    },
     /// 403: authenticated, but not allowed.
     #[error("{0}")]
     Forbidden(String),
@@ -86,7 +92,7 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::BadRequest { .. } | Self::Invalid(_) => StatusCode::BAD_REQUEST,
-            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Unauthorized(_) | Self::BadCredentials { .. } => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) | Self::NotFoundCode { .. } => StatusCode::NOT_FOUND,
             Self::Conflict { .. } => StatusCode::CONFLICT,
@@ -106,6 +112,7 @@ impl ApiError {
             | Self::Unprocessable { code, .. }
             | Self::BadGateway { code, .. }
             | Self::Unavailable { code, .. }
+            | Self::BadCredentials { code, .. }
             | Self::NotFoundCode { code, .. } => code,
             Self::Unauthorized(_) => "invalid_token",
             Self::Forbidden(_) => "access_denied",
@@ -193,6 +200,35 @@ impl From<crate::authenticator::error::AuthError> for ApiError {
             E::Store(store) => store.into(),
             E::Random(random) => random.into(),
             E::Internal(cause) => Self::Internal(cause),
+        }
+    }
+}
+
+impl From<crate::authenticator::local_accounts::LocalError> for ApiError {
+    fn from(error: crate::authenticator::local_accounts::LocalError) -> Self {
+        use crate::authenticator::local_accounts::LocalError as E;
+        match error {
+            E::BadCredentials => Self::BadCredentials {
+                code: codes::INVALID_GRANT,
+                description: error.to_string(),
+            },
+            E::Locked { retry_after_secs } => Self::TooManyRequests { retry_after_secs },
+            E::Disabled(_) | E::Forbidden(_) => Self::Forbidden(error.to_string()),
+            E::Username(_) | E::Password(_) | E::Invalid(_) => Self::BadRequest {
+                code: codes::INVALID_REQUEST,
+                description: error.to_string(),
+            },
+            E::Taken(_) => Self::Conflict {
+                code: codes::ALREADY_EXISTS,
+                description: error.to_string(),
+            },
+            E::NoSuchAccount(_) => Self::NotFoundCode {
+                code: codes::NOT_FOUND,
+                description: error.to_string(),
+            },
+            E::Store(store) => store.into(),
+            E::Hash(hash) => Self::internal(hash),
+            E::Issue(issue) => (*issue).into(),
         }
     }
 }

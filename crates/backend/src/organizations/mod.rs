@@ -30,7 +30,7 @@ pub async fn granted(store: &dyn Store, login: &str) -> Result<Vec<ClusterName>,
         .map(|m| m.organization)
         .collect();
     for org in store.organizations().await? {
-        if org.admins.iter().any(|a| *a == login) {
+        if org.admins.contains(&login) {
             names.push(org.name);
         }
     }

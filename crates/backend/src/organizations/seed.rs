@@ -62,6 +62,12 @@ impl std::fmt::Debug for SeedAccount {
     }
 }
 
+/// Argon2id hashes of `demo-password-erin` and `demo-password-frank`.
+const DEMO_HASHES: [&str; 2] = [
+    "$argon2id$v=19$m=19456,t=2,p=1$DE0A3YPPer3f2cHb5r8J0Q$7e8hqPK9MEaiaFmi+YNeKQa2tlIayeob4pEiBkQEH4k",
+    "$argon2id$v=19$m=19456,t=2,p=1$WzOY5v0lNZz68ADT5tB5Yg$OJDM989jbukCaTREe28tRpBb1Ty5CDnCRWPOU5k2kjw",
+];
+
 /// The demo's password of a demo account.
 pub fn demo_password(username: &str) -> String {
     format!("demo-password-{username}")
@@ -71,10 +77,12 @@ impl Seed {
     /// The demo's: organization `icesat2` (the `icesat2` team's cluster, plus `erin`), 0–6
     /// nodes; `erin`, a member, and `frank`, who belongs nowhere.
     pub fn demo() -> Self {
-        let account = |name: &str| SeedAccount {
+        // Hashed once, here: the demo's passwords are public, and every demo start (and every
+        // test application) would otherwise spend Argon2's deliberate cost on them.
+        let account = |name: &str, hash: &str| SeedAccount {
             username: Username::parse(name).expect("a valid demo username"),
-            password_hash: None,
-            password: Some(demo_password(name)),
+            password_hash: Some(hash.to_owned()),
+            password: None,
             email: Some(format!("{name}@example.org")),
         };
         Self {
@@ -87,7 +95,10 @@ impl Seed {
                 admins: Vec::new(),
                 members: vec!["erin".into()],
             }],
-            accounts: vec![account("erin"), account("frank")],
+            accounts: vec![
+                account("erin", DEMO_HASHES[0]),
+                account("frank", DEMO_HASHES[1]),
+            ],
         }
     }
 

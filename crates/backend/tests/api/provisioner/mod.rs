@@ -9,4 +9,4 @@ mod on_moto;
 mod reaper;
 mod reports;
 mod scheduled;
-mod support;
+pub mod support;

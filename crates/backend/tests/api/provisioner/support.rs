@@ -42,7 +42,12 @@ pub fn token_with(app: &TestApp, login: &str, scopes: Scopes) -> String {
     let (token, _) = app
         .state
         .authenticator
-        .mint(&app.state.keys.current(), &session, app.clock.now())
+        .mint_with(
+            &app.state.keys.current(),
+            &session,
+            &Default::default(),
+            app.clock.now(),
+        )
         .expect("a token is minted");
     token
 }
