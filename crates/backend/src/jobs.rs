@@ -1,4 +1,5 @@
-//! The periodic work, as one-shot jobs over the [`AppState`]: the reaper's sweep, the
+//! The periodic work, as one-shot jobs over the [`AppState`]: the reaper's sweep (with the
+//! re-evaluation of every organization's pooled capacity), the
 //! reconciliation of records and stacks, the budget sweep, the purge of expired sign-in records and the reload
 //! of the keyring. A server runs them in loops ([`start`]); `sliderule-backend reap` runs the
 //! reaper once; a scheduled event (cron, EventBridge, a Lambda schedule) runs [`all`] once.
@@ -21,17 +22,33 @@ pub const PURGE_PERIOD: Duration = Duration::from_secs(600);
 pub struct Reaped {
     pub sweep: Sweep,
     pub destroys_pending: usize,
+    /// Organizations whose cluster is busy, with a target still to apply.
+    pub organizations_waiting: usize,
+    /// The soonest deadline of an open record after the sweep (the next thing due).
+    pub next_deadline: Option<time::OffsetDateTime>,
 }
 
 /// One sweep of the reaper, counted in the metrics. Fails only when the clusters that are due
 /// cannot be read at all (logged here too).
 pub async fn reap(state: &AppState) -> Result<Reaped, StoreError> {
     let result = state.provisioner.reap().await;
+    // Then every organization: targets that waited for a busy cluster, clusters that slept
+    // while requests came in.
+    let organizations_waiting = match state.provisioner.sweep_organizations().await {
+        Ok(waiting) => waiting,
+        Err(error) => {
+            tracing::warn!(%error, "cannot read the organizations; trying again next sweep");
+            1
+        }
+    };
     // Counted after the sweep: what it finished is no longer pending.
     let open = state.provisioner.store.open_clusters().await.ok();
     let pending = open.as_ref().map_or(0, |open| {
         open.iter().filter(|r| r.destroy.is_some()).count()
     });
+    let next_deadline = open
+        .as_ref()
+        .and_then(|open| open.iter().filter_map(|r| r.deadline).min());
     let open = open.as_ref().map(Vec::len);
     match result {
         Ok(sweep) => {
@@ -39,6 +56,8 @@ pub async fn reap(state: &AppState) -> Result<Reaped, StoreError> {
             Ok(Reaped {
                 sweep,
                 destroys_pending: pending,
+                organizations_waiting,
+                next_deadline,
             })
         }
         Err(error) => {
@@ -253,8 +272,31 @@ async fn reap_loop(state: AppState) {
             () = tokio::time::sleep(wait) => {}
             () = recorded.notified() => {}
         }
-        let pending = reap(&state).await.map_or(0, |r| r.destroys_pending);
-        wait = if pending > 0 { poll } else { period };
+        wait = match reap(&state).await {
+            Ok(reaped) => {
+                let busy = reaped.destroys_pending > 0 || reaped.organizations_waiting > 0;
+                let wait = if busy { poll } else { period };
+                // Wake at the next deadline to the second (a capacity request's expiry, a
+                // cluster's TTL), not at the end of the period.
+                match reaped.next_deadline {
+                    Some(deadline) => {
+                        // One still due after a sweep (its evaluation had to wait) is looked at
+                        // again a second later, not in a tight loop.
+                        let until: Duration = (deadline - state.clock.now())
+                            .try_into()
+                            .unwrap_or(Duration::ZERO);
+                        let until = if until.is_zero() {
+                            Duration::from_secs(1)
+                        } else {
+                            until
+                        };
+                        wait.min(until)
+                    }
+                    None => wait,
+                }
+            }
+            Err(_) => period,
+        };
     }
 }
 

@@ -53,6 +53,21 @@ pub fn verified_claims(state: &AppState, headers: &HeaderMap) -> Result<Claims, 
         .map_err(|e| ApiError::Unauthorized(e.to_string()))
 }
 
+/// The verified claims of whoever calls, whatever their level (an outsider asking to join an
+/// organization, say): 401 without one of our tokens.
+pub struct SignedIn(pub Claims);
+
+impl axum::extract::FromRequestParts<AppState> for SignedIn {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, ApiError> {
+        verified_claims(state, &parts.headers).map(Self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

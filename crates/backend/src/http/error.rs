@@ -168,6 +168,10 @@ impl From<crate::provisioner::error::ProvisionerError> for ApiError {
         use crate::provisioner::error::ProvisionerError as E;
         match error {
             E::Forbidden(description) => Self::Forbidden(description),
+            E::Invalid(description) => Self::BadRequest {
+                code: codes::INVALID_REQUEST,
+                description,
+            },
             E::Limit(limit) => Self::Unprocessable {
                 code: codes::LIMIT_EXCEEDED,
                 description: limit.to_string(),

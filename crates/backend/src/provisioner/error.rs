@@ -16,6 +16,9 @@ pub enum ProvisionerError {
     /// A node count or TTL outside the caller's limits; names limit, value and maximum.
     #[error(transparent)]
     Limit(#[from] LimitError),
+    /// A request that cannot be met as asked (bounds out of order, say); says why.
+    #[error("{0}")]
+    Invalid(String),
     /// No such cluster (or none running, for what needs one).
     #[error("{0}")]
     DoesNotExist(String),

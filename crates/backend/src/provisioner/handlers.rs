@@ -84,16 +84,12 @@ pub async fn destroy(
     caller: Caller,
     JsonBody(request): JsonBody<ClusterRequest>,
 ) -> Result<Json<DestroyResponse>, ApiError> {
-    caller.may_use(&request.cluster)?;
-    let progress = state
-        .provisioner
-        .destroy(caller.login(), &request.cluster)
-        .await?;
-    Ok(Json(DestroyResponse::new(
-        request.cluster,
-        progress.state(),
-        progress.pending(),
-    )))
+    Ok(Json(
+        state
+            .provisioner
+            .destroy_for(&caller, &request.cluster)
+            .await?,
+    ))
 }
 
 pub async fn status(
@@ -101,10 +97,12 @@ pub async fn status(
     caller: Caller,
     JsonBody(request): JsonBody<ClusterRequest>,
 ) -> Result<Json<ClusterStatus>, ApiError> {
-    caller.may_use(&request.cluster)?;
     let provisioner = &state.provisioner;
-    let view = provisioner.view(&request.cluster).await?;
-    if view.record.is_none() && view.stack.is_none() {
+    let access = provisioner.may_act_on(&caller, &request.cluster).await?;
+    let org = access.map(|a| a.org);
+    let view = provisioner.view_of(&request.cluster, org.as_ref()).await?;
+    // An organization's cluster that sleeps still answers, with its bounds and requests.
+    if view.record.is_none() && view.stack.is_none() && org.is_none() {
         return Err(does_not_exist(&request.cluster).into());
     }
     Ok(Json(view.status(provisioner.clock.now())))
@@ -115,7 +113,10 @@ pub async fn events(
     caller: Caller,
     JsonBody(request): JsonBody<ClusterRequest>,
 ) -> Result<Json<Vec<StackEvent>>, ApiError> {
-    caller.may_use(&request.cluster)?;
+    state
+        .provisioner
+        .may_act_on(&caller, &request.cluster)
+        .await?;
     Ok(Json(state.provisioner.events(&request.cluster).await?))
 }
 

@@ -80,6 +80,7 @@ impl Provisioner {
             record,
             stack,
             current_nodes,
+            organization: None,
         };
         // A live record whose stack is gone (deleted behind our back) is closed. One with a
         // destroy intent is left to the reaper, which closes it within a watch period and
@@ -100,7 +101,9 @@ impl Provisioner {
         request: &DeployRequest,
     ) -> Result<View, ProvisionerError> {
         let cluster = &request.cluster;
-        caller.may_use(cluster)?;
+        if let Some(access) = self.may_act_on(caller, cluster).await? {
+            return self.deploy_on_organization(caller, &access, request).await;
+        }
         caller.limits.check_capacity(request.node_capacity)?;
         caller.limits.check_ttl(request.ttl)?;
         if request.is_public == Some(true) && !caller.is_owner() {
@@ -341,7 +344,9 @@ impl Provisioner {
         request: &ExtendRequest,
     ) -> Result<View, ProvisionerError> {
         let cluster = &request.cluster;
-        caller.may_use(cluster)?;
+        if let Some(access) = self.may_act_on(caller, cluster).await? {
+            return self.extend_on_organization(caller, &access, request).await;
+        }
         caller.limits.check_ttl(request.ttl)?;
         let now = self.clock.now();
         let deadline = now + request.ttl.duration();

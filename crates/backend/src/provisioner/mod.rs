@@ -10,10 +10,13 @@ pub mod audit;
 pub mod budget_sweep;
 mod budgets;
 pub mod caller;
+pub mod capacity;
 pub mod destroying;
 pub mod error;
 mod handlers;
 pub mod lifecycle;
+mod organization_handlers;
+pub mod organizations;
 pub mod reaper;
 pub mod reconcile;
 mod report;
@@ -54,6 +57,8 @@ pub struct Provisioner {
     pub public_cluster: Option<String>,
     /// Budgets, when they are on: deploys and extends are paid for, records are metered.
     pub budgets: Option<Arc<Budgets>>,
+    /// The largest `max_nodes` an organization may have: the owner limit.
+    pub max_org_nodes: u32,
 }
 
 impl Provisioner {
@@ -78,6 +83,7 @@ impl Provisioner {
             instance: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4()),
             public_cluster: config.web.public_cluster.clone(),
             budgets,
+            max_org_nodes: config.authenticator.owner_max_nodes,
         }
     }
 }

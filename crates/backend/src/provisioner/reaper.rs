@@ -35,6 +35,8 @@ pub struct Sweep {
     pub gone: Vec<(String, Duration)>,
     /// Deletes that failed this sweep (each is retried after its back-off).
     pub retries: usize,
+    /// Organizations whose next capacity request expired: their target was re-evaluated.
+    pub reevaluated: Vec<String>,
 }
 
 impl Provisioner {
@@ -80,6 +82,26 @@ impl Provisioner {
                 Some(r) if r.destroy.as_ref().is_some_and(|d| d.next_at <= now) => {
                     self.advance_destroy(&cluster).await
                 }
+                // An organization's deadline is its next request's expiry: the pooled target
+                // is re-evaluated (it may shrink, or sleep), not destroyed.
+                Some(r)
+                    if r.destroy.is_none()
+                        && r.deadline.is_some_and(|d| d <= now)
+                        && self.is_organization(&cluster).await =>
+                {
+                    self.release(&lease).await;
+                    match self.reevaluate(&cluster, ACTOR).await {
+                        Ok(evaluation) => {
+                            tracing::info!(%cluster, target = evaluation.target, change = ?evaluation.change, "reaper: a capacity request expired");
+                            sweep.reevaluated.push(record.cluster);
+                        }
+                        Err(error) => {
+                            tracing::warn!(%cluster, %error, "reaper: cannot re-evaluate the organization; trying again next sweep");
+                            sweep.failed.push(record.cluster);
+                        }
+                    }
+                    continue;
+                }
                 Some(r) if r.destroy.is_none() && r.deadline.is_some_and(|d| d <= now) => {
                     let step = self.destroy(ACTOR, &cluster).await;
                     if step.is_ok() {
@@ -113,6 +135,12 @@ impl Provisioner {
 }
 
 impl Provisioner {
+    /// Whether the cluster is an organization's (a store failure reads as "no": the cluster
+    /// is then treated as any cluster would be, and the next sweep looks again).
+    async fn is_organization(&self, cluster: &ClusterName) -> bool {
+        matches!(self.store.organization(cluster.as_str()).await, Ok(Some(_)))
+    }
+
     async fn release(&self, lease: &str) {
         if let Err(error) = self.store.release_lease(lease, &self.instance).await {
             // It runs out on its own.

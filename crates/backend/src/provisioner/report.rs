@@ -35,6 +35,7 @@ impl Provisioner {
                 record: Some(record),
                 stack,
                 current_nodes,
+                organization: None,
             };
             report.insert(cluster, view.summary());
         }

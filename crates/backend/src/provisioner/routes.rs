@@ -8,7 +8,9 @@ use axum::routing::{get, post};
 use sliderule_protocol::ClusterName;
 use sliderule_protocol::provisioner::{DiscoveryStatus, paths};
 
-use super::handlers;
+use sliderule_protocol::organizations::paths as orgs;
+
+use super::{handlers, organization_handlers as org};
 use crate::app::AppState;
 use crate::config::CloudDriver;
 use crate::http::cors;
@@ -32,6 +34,15 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route(paths::BUDGET, post(handlers::budget))
         .route(paths::BUDGET_ADJUST, post(handlers::budget_adjust))
         .route(paths::BUDGET_SETTINGS, post(handlers::budget_settings))
+        .route(orgs::ORGANIZATIONS, post(org::list))
+        .route(orgs::ORGANIZATION, post(org::show))
+        .route(orgs::CREATE, post(org::create))
+        .route(orgs::CONFIGURE, post(org::configure))
+        .route(orgs::MEMBERSHIP_REQUEST, post(org::request_membership))
+        .route(orgs::MEMBERSHIP_LIST, post(org::list_memberships))
+        .route(orgs::MEMBERSHIP_APPROVE, post(org::approve))
+        .route(orgs::MEMBERSHIP_DENY, post(org::deny))
+        .route(orgs::MEMBERSHIP_DEACTIVATE, post(org::deactivate))
         // The web client calls every endpoint from its own origin.
         .layer(cors::web_client(state));
     let mut router = Router::new().nest(MOUNT, api);

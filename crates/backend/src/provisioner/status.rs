@@ -18,6 +18,16 @@ pub struct View {
     pub record: Option<ClusterRecord>,
     pub stack: Option<Stack>,
     pub current_nodes: u32,
+    /// When the cluster is an organization's: its live requests and bounds.
+    pub organization: Option<OrganizationPart>,
+}
+
+/// What `/status` adds for an organization's cluster.
+#[derive(Debug, Clone)]
+pub struct OrganizationPart {
+    pub requests: Vec<sliderule_protocol::organizations::CapacityRequest>,
+    pub min_nodes: u32,
+    pub max_nodes: u32,
 }
 
 impl View {
@@ -117,9 +127,9 @@ impl View {
             destroy_error: self
                 .pending_destroy()
                 .and_then(|intent| intent.last_error.clone()),
-            requests: None,
-            min_nodes: None,
-            max_nodes: None,
+            requests: self.organization.as_ref().map(|o| o.requests.clone()),
+            min_nodes: self.organization.as_ref().map(|o| o.min_nodes),
+            max_nodes: self.organization.as_ref().map(|o| o.max_nodes),
         }
     }
 

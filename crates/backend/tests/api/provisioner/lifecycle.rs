@@ -99,12 +99,12 @@ async fn a_cluster_is_deployed_updated_extended_and_destroyed() {
 async fn status_of_a_cluster_never_deployed_is_404() {
     let app = TestApp::spawn().await;
     let bob = member(&app, "bob");
-    let (status, error, _) = refused(&app, &bob, "/status", json!({ "cluster": "icesat2" })).await;
+    let (status, error, _) = refused(&app, &bob, "/status", json!({ "cluster": "bob" })).await;
     assert_eq!(
         (status, error.as_str()),
         (StatusCode::NOT_FOUND, "does_not_exist")
     );
-    let (status, _, _) = refused(&app, &bob, "/events", json!({ "cluster": "icesat2" })).await;
+    let (status, _, _) = refused(&app, &bob, "/events", json!({ "cluster": "bob" })).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 

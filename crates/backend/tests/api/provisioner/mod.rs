@@ -6,6 +6,7 @@ mod destroying;
 mod failures;
 mod lifecycle;
 mod on_moto;
+mod organizations;
 mod reaper;
 mod reports;
 mod scheduled;

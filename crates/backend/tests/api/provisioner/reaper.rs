@@ -33,6 +33,7 @@ pub(super) fn replica(app: &TestApp, cloud: Arc<dyn Cloud>, instance: &str) -> P
         instance: instance.to_owned(),
         public_cluster: None,
         budgets: p.budgets.clone(),
+        max_org_nodes: p.max_org_nodes,
     }
 }
 

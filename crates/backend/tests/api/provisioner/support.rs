@@ -140,6 +140,7 @@ pub async fn app_reaped_by_hand() -> TestApp {
 pub struct Faulty {
     inner: Arc<dyn Cloud>,
     pub deletes: AtomicU32,
+    pub creates: AtomicU32,
     failures: AtomicU32,
     delete_error: String,
     /// Deletes AWS accepts but that end `DELETE_FAILED` (the stack stays) with this reason.
@@ -154,6 +155,7 @@ impl Faulty {
         Self {
             inner,
             deletes: AtomicU32::new(0),
+            creates: AtomicU32::new(0),
             failures: AtomicU32::new(failures),
             delete_error: "Rate exceeded".into(),
             ends_delete_failed: AtomicU32::new(0),
@@ -179,6 +181,7 @@ impl Faulty {
 #[async_trait]
 impl Cloud for Faulty {
     async fn create_stack(&self, spec: &StackSpec) -> Result<String, CloudError> {
+        self.creates.fetch_add(1, Ordering::SeqCst);
         self.inner.create_stack(spec).await
     }
     async fn update_stack(&self, spec: &StackSpec) -> Result<(), CloudError> {
