@@ -19,6 +19,7 @@ pub mod keys;
 pub mod lambda;
 pub mod organizations;
 pub mod provisioner;
+pub mod ps;
 pub mod server;
 pub mod store;
 pub mod telemetry;

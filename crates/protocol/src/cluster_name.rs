@@ -15,9 +15,10 @@ use crate::error::quote;
 
 /// Names that belong to the service itself (its own host names and upstream's) and so can never
 /// be a cluster: `login.<domain>` must stay the authenticator.
-pub const RESERVED_CLUSTER_NAMES: [&str; 11] = [
+pub const RESERVED_CLUSTER_NAMES: [&str; 12] = [
     "login",
     "provisioner",
+    "ps",
     "client",
     "recorder",
     "runner",

@@ -80,6 +80,26 @@ impl Authenticator {
         self.mint_with(keys, session, &belonging, now)
     }
 
+    /// The claims a token for the session would carry now, without signing one (to decide
+    /// whether to issue it).
+    pub async fn claims_for(
+        &self,
+        session: &Session,
+        now: OffsetDateTime,
+    ) -> Result<Claims, AuthError> {
+        let belonging = self.belonging(session).await?;
+        Ok(grant::claims(
+            &session.identity,
+            self.affiliates.get(&session.identity.login),
+            &belonging,
+            session.requested,
+            session.flow,
+            &self.policy,
+            now,
+            String::new(),
+        ))
+    }
+
     /// Signs an access token for the session with what the store says given (tests and
     /// benchmarks mint without a store round trip).
     pub fn mint_with(

@@ -25,7 +25,7 @@ pub mod random;
 pub mod redirect;
 mod refresh;
 mod register;
-mod respond;
+pub(crate) mod respond;
 mod routes;
 pub mod session;
 pub mod state;

@@ -51,6 +51,8 @@ pub struct Stack {
     pub is_public: Option<bool>,
     /// Its `sliderule:owner` tag.
     pub owner: Option<String>,
+    /// Its public address (the `LoadBalancerAddress` output), once it has one.
+    pub address: Option<String>,
 }
 
 impl Stack {

@@ -202,6 +202,9 @@ fn describe(stack: &StoredStack, timeline: &Timeline, now: OffsetDateTime) -> Op
         version: parameters.map(|p| p.version.clone()),
         is_public: parameters.map(|p| p.is_public),
         owner: Some(stack.owner.clone()),
+        // A simulated cluster answers on the demo's own address (its routes), which only the
+        // demo knows.
+        address: None,
     })
 }
 

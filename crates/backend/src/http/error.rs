@@ -122,6 +122,14 @@ impl ApiError {
         }
     }
 
+    /// The envelope this error answers with (the cause of an internal error logged here).
+    pub fn into_body(self) -> ErrorBody {
+        if let Self::Internal(cause) = &self {
+            tracing::error!(error = format!("{cause:#}"), "internal error");
+        }
+        ErrorBody::new(self.code(), self.description())
+    }
+
     fn description(&self) -> String {
         match self {
             Self::Internal(_) => {

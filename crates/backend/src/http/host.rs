@@ -1,5 +1,5 @@
 //! Host-based routing for `--domain`: `login.DOMAIN` is the authenticator, `provisioner.DOMAIN`
-//! the provisioner, `CLUSTER.DOMAIN` a (simulated) cluster, anything else the web client.
+//! the provisioner, `ps.DOMAIN` the v2-era client API, `CLUSTER.DOMAIN` a (simulated) cluster, anything else the web client.
 //!
 //! Rather than keep one router per host, a request for a named host is rewritten onto the
 //! single-origin layout (`provisioner.DOMAIN/deploy` → `/provisioner/deploy`) before routing, and
@@ -17,6 +17,8 @@ pub enum HostKind {
     Web,
     Login,
     Provisioner,
+    /// `ps.DOMAIN`: the v2-era client API.
+    Ps,
     Cluster(ClusterName),
 }
 
@@ -49,6 +51,7 @@ impl HostRouting {
         match label {
             "login" => HostKind::Login,
             "provisioner" => HostKind::Provisioner,
+            "ps" => HostKind::Ps,
             _ if label.contains('.') => HostKind::Web,
             // Reserved names (client, www, …) fail to parse and stay with the web client.
             _ => ClusterName::parse(label).map_or(HostKind::Web, HostKind::Cluster),
@@ -67,6 +70,7 @@ pub fn route_by_host(routing: Option<&HostRouting>, mut request: Request) -> Req
     };
     let prefix = match &kind {
         HostKind::Provisioner => Some("/provisioner".to_owned()),
+        HostKind::Ps => Some(crate::ps::MOUNT.to_owned()),
         HostKind::Cluster(name) => Some(format!("/clusters/{name}")),
         HostKind::Web | HostKind::Login => None,
     };

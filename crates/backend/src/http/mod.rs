@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod rate_limit;
 pub mod spa;
+pub mod v2_error;
 
 use std::time::Duration;
 
@@ -61,6 +62,7 @@ fn routes(state: AppState) -> Router {
         .route("/config.json", get(spa::web_config))
         .merge(crate::authenticator::routes(&state))
         .merge(crate::provisioner::routes(&state))
+        .merge(crate::ps::routes())
         .fallback(spa::fallback)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

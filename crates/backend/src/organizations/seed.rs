@@ -62,6 +62,10 @@ impl std::fmt::Debug for SeedAccount {
     }
 }
 
+/// The release the demo's organization runs: the last of the v2 era, which the `sliderule` 4.x
+/// client's version check accepts (and the 5.x client's only warns about).
+pub const V2_RELEASE: &str = "v4.20.0";
+
 /// Argon2id hashes of `demo-password-erin` and `demo-password-frank`.
 const DEMO_HASHES: [&str; 2] = [
     "$argon2id$v=19$m=19456,t=2,p=1$DE0A3YPPer3f2cHb5r8J0Q$7e8hqPK9MEaiaFmi+YNeKQa2tlIayeob4pEiBkQEH4k",
@@ -90,7 +94,8 @@ impl Seed {
                 name: ClusterName::parse("icesat2").expect("a valid name"),
                 min_nodes: 0,
                 max_nodes: 6,
-                version: None,
+                // A v2-era organization: the 4.x client's version check needs a 4.x server.
+                version: Some(Version::parse(V2_RELEASE).expect("a valid version")),
                 is_public: false,
                 admins: Vec::new(),
                 members: vec!["erin".into()],
@@ -216,6 +221,7 @@ mod tests {
         );
         let org = store.organization("icesat2").await.unwrap().unwrap();
         assert_eq!((org.min_nodes, org.max_nodes), (0, 6));
+        assert_eq!(org.version, "v4.20.0");
         let erin = store.membership("icesat2", "erin").await.unwrap().unwrap();
         assert_eq!(erin.state, MembershipState::Active);
         assert!(

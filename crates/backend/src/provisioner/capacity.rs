@@ -119,9 +119,24 @@ impl Provisioner {
         ttl: Ttl,
         replace: bool,
     ) -> Result<(Requested, Evaluation), ProvisionerError> {
+        let expires_at = self.clock.now() + ttl.duration();
+        self.request_capacity_until(org, user, nodes, expires_at, replace)
+            .await
+    }
+
+    /// [`Provisioner::request_capacity`] with the request's end given (v2's requests that live
+    /// as long as the access token).
+    pub async fn request_capacity_until(
+        &self,
+        org: &OrganizationRow,
+        user: &str,
+        nodes: u32,
+        expires_at: OffsetDateTime,
+        replace: bool,
+    ) -> Result<(Requested, Evaluation), ProvisionerError> {
         let name = org_name(org)?;
         let now = self.clock.now();
-        let expires_at = now + ttl.duration();
+        let ttl = paid_until(Some(expires_at), now);
         let user = user.to_ascii_lowercase();
         // What the target would be with this request, paid to its end.
         let mut requests: Vec<CapacityRow> = self

@@ -134,7 +134,8 @@ impl Provisioner {
         let limits = request_limits(caller.limits);
         limits.check_capacity(request.node_capacity)?;
         limits.check_ttl(request.ttl)?;
-        settings_must_match(org, request)?;
+        // `version` and `is_public` are the organization's settings, which its admins set; the
+        // 5.x client sends `"latest"` and `false` with every deploy, so they are not read here.
         self.request_capacity(
             org,
             caller.login(),
@@ -476,31 +477,6 @@ impl Provisioner {
         }
         wire_membership(row)
     }
-}
-
-/// The deploy's version and visibility, when given, must be the organization's: its admins
-/// set them.
-fn settings_must_match(
-    org: &OrganizationRow,
-    request: &DeployRequest,
-) -> Result<(), ProvisionerError> {
-    let version_differs = request
-        .version
-        .as_ref()
-        .is_some_and(|v| v.as_str() != org.version);
-    let visibility_differs = request.is_public.is_some_and(|p| p != org.is_public);
-    if version_differs || visibility_differs {
-        return Err(ProvisionerError::Conflict {
-            code: codes::IMMUTABLE,
-            description: format!(
-                "organization {} runs version {} ({}); its admins set version and visibility in its settings",
-                org.name,
-                org.version,
-                if org.is_public { "public" } else { "private" }
-            ),
-        });
-    }
-    Ok(())
 }
 
 fn normalized(names: &[String]) -> Vec<String> {

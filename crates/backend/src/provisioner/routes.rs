@@ -1,12 +1,13 @@
 //! The provisioner's routes, under `/provisioner` (where `provisioner.<domain>` is rewritten to,
-//! see `http::host`), and a simulated cluster's own `/discovery/status` in demo mode.
+//! see `http::host`), and a simulated cluster's own `/discovery/status` and `/source/version`
+//! in demo mode.
 
 use axum::Json;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use sliderule_protocol::ClusterName;
-use sliderule_protocol::provisioner::{DiscoveryStatus, paths};
+use sliderule_protocol::provisioner::{DiscoveryStatus, ServerVersion, SourceVersion, paths};
 
 use sliderule_protocol::organizations::paths as orgs;
 
@@ -47,10 +48,15 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .layer(cors::web_client(state));
     let mut router = Router::new().nest(MOUNT, api);
     if state.config.cloud() == CloudDriver::Simulated {
-        router = router.route(
-            "/clusters/{cluster}/discovery/status",
-            get(discovery_status).post(discovery_status),
-        );
+        router = router
+            .route(
+                "/clusters/{cluster}/discovery/status",
+                get(discovery_status).post(discovery_status),
+            )
+            .route(
+                "/clusters/{cluster}/source/version",
+                get(source_version).post(source_version),
+            );
     }
     router
 }
@@ -65,4 +71,39 @@ async fn discovery_status(
         .map_err(|e| ApiError::bad_request("invalid_request", e.to_string()))?;
     let nodes = state.provisioner.cloud.current_nodes(&cluster).await?;
     Ok(Json(DiscoveryStatus { nodes }))
+}
+
+/// The newest release the demo knows: what a simulated cluster deployed with `latest` reports.
+pub const NEWEST_KNOWN_RELEASE: &str = "v5.7.0";
+
+/// A simulated cluster's `/source/version`: the release it was deployed with, so the official
+/// clients' version checks pass against the demo (`latest` reads as [`NEWEST_KNOWN_RELEASE`]).
+/// 503 while it is not running, as a real cluster's address would not answer.
+async fn source_version(
+    State(state): State<AppState>,
+    Path(cluster): Path<String>,
+) -> Result<Json<SourceVersion>, ApiError> {
+    let cluster = ClusterName::parse(&cluster)
+        .map_err(|e| ApiError::bad_request("invalid_request", e.to_string()))?;
+    let stack = state
+        .provisioner
+        .cloud
+        .describe_stack(&cluster)
+        .await?
+        .filter(|s| s.status().state() == sliderule_protocol::provisioner::ClusterState::Running)
+        .ok_or_else(|| ApiError::Unavailable {
+            code: sliderule_protocol::codes::TEMPORARILY_UNAVAILABLE,
+            description: format!("cluster {cluster} is not running"),
+        })?;
+    let version = stack
+        .version
+        .map(|v| v.as_str().to_owned())
+        .filter(|v| v != sliderule_protocol::version::LATEST)
+        .unwrap_or_else(|| NEWEST_KNOWN_RELEASE.to_owned());
+    Ok(Json(SourceVersion {
+        server: ServerVersion {
+            version,
+            build: "simulated".into(),
+        },
+    }))
 }

@@ -80,16 +80,33 @@ impl SqliteStore {
     fn with_connection(mut conn: Connection) -> Result<Self, StoreError> {
         // The timeout first: switching to WAL and migrating may wait for another process.
         conn.busy_timeout(BUSY_TIMEOUT)?;
+        // Switching a new file to WAL takes an exclusive lock that SQLite does not wait for
+        // (no busy handler), so processes opening one new database at once retry it.
+        let started = std::time::Instant::now();
+        loop {
+            match Self::prepare(&mut conn) {
+                Err(StoreError::Unavailable(message))
+                    if message.contains("locked") && started.elapsed() < BUSY_TIMEOUT =>
+                {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                other => break other?,
+            }
+        }
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// WAL, durability, foreign keys, and the schema brought up to date.
+    fn prepare(conn: &mut Connection) -> Result<(), StoreError> {
         // WAL persists in the file; an in-memory database answers "memory", which is fine.
         conn.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))?;
         // NORMAL is durable across process crashes in WAL mode; only a power loss may undo the
         // last commits, which for tokens means a sign-in again.
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", true)?;
-        migrations::apply(&mut conn)?;
-        Ok(Self {
-            conn: Arc::new(Mutex::new(conn)),
-        })
+        migrations::apply(conn)
     }
 
     /// Runs `work` with the connection on the blocking pool.

@@ -3,7 +3,7 @@
 
 mod helpers;
 
-mod authenticator;
+pub mod authenticator;
 mod cli;
 mod cloud_drivers;
 mod demo_github;
@@ -14,7 +14,8 @@ mod identity;
 mod key_rotation;
 mod lambda;
 mod moto;
-mod provisioner;
+pub mod provisioner;
+mod ps;
 mod published;
 mod raw_http;
 mod secrets_in_logs;

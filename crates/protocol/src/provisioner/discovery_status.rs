@@ -18,3 +18,20 @@ pub struct DiscoveryStatus {
     /// Nodes registered and serving.
     pub nodes: u32,
 }
+
+/// Reply of a cluster's own `GET /source/version`, which the official clients' version checks
+/// read (`server.version`, `v<major>.<minor>.<patch>`). Other fields are ignored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceVersion {
+    /// The server's release.
+    pub server: ServerVersion,
+}
+
+/// `server` of [`SourceVersion`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerVersion {
+    /// `v<major>.<minor>.<patch>`.
+    pub version: String,
+    /// What built it (`simulated` for the demo's clusters).
+    pub build: String,
+}

@@ -15,7 +15,7 @@ pub use budget::{
     AdjustRequest, Budget, BudgetKind, BudgetRequest, BudgetsResponse, LedgerEntry, LedgerKind,
     SettingsRequest,
 };
-pub use discovery_status::{DiscoveryStatus, DiscoveryStatusRequest};
+pub use discovery_status::{DiscoveryStatus, DiscoveryStatusRequest, ServerVersion, SourceVersion};
 pub use events::StackEvent;
 pub use info::InfoResponse;
 pub use report::{ClusterReport, ClusterSummary, ReportResponse};

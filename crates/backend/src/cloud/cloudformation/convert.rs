@@ -133,6 +133,12 @@ pub(super) fn stack(aws: &AwsStack) -> Result<Stack, String> {
             _ => None,
         }),
         owner: tag(aws, TAG_OWNER).map(str::to_owned),
+        address: aws
+            .outputs()
+            .iter()
+            .find(|o| o.output_key() == Some("LoadBalancerAddress"))
+            .and_then(|o| o.output_value())
+            .map(str::to_owned),
     })
 }
 

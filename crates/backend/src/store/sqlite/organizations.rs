@@ -179,9 +179,9 @@ fn add_request(
 ) -> Result<Requested, StoreError> {
     let mine = live_requests(tx, &request.organization, Some(&request.user), now)?;
     if !request.replace
-        && let Some(same) = mine
-            .iter()
-            .find(|r| r.nodes == request.nodes && r.expires_at >= request.expires_at)
+        && let Some(same) = mine.iter().find(|r| {
+            r.nodes == request.nodes && millis(r.expires_at) >= millis(request.expires_at)
+        })
     {
         return Ok(Requested::Redundant(same.clone()));
     }

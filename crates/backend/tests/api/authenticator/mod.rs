@@ -7,4 +7,4 @@ mod device;
 mod local;
 mod pat;
 mod refresh;
-mod support;
+pub mod support;
