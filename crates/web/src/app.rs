@@ -14,7 +14,8 @@ use crate::components::title::{PRODUCT_NAME, set_page_title};
 use crate::config::{self, ConfigError, WebConfig};
 use crate::pages::{
     account::Account, auth_callback::AuthCallback, budgets::BudgetPage, budgets::Budgets,
-    cluster::Cluster, clusters::Clusters, landing::Landing, not_found::NotFound, report::Report,
+    cluster::Cluster, clusters::Clusters, landing::Landing, not_found::NotFound,
+    organizations::Organizations, report::Report,
 };
 use crate::session::Session;
 
@@ -53,6 +54,7 @@ fn Routed(config: WebConfig) -> impl IntoView {
                     <Route path=path!("/report") view=Report/>
                     <Route path=path!("/budgets") view=Budgets/>
                     <Route path=path!("/budgets/:account") view=BudgetPage/>
+                    <Route path=path!("/organizations") view=Organizations/>
                     <Route path=path!("/account") view=Account/>
                     <Route path=path!("/auth/callback") view=AuthCallback/>
                 </Routes>

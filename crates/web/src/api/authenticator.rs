@@ -8,6 +8,9 @@ use sliderule_protocol::authenticator::{
     ClientRecord, RegisterRequest, RevokeRequest, TokenRequest, TokenResponse,
 };
 
+use sliderule_protocol::organizations::accounts::paths as local;
+use sliderule_protocol::organizations::{LocalTokenRequest, PasswordChangeRequest};
+
 use super::{ApiError, decode, send, url};
 
 /// The authenticator at one base URL (its issuer).
@@ -99,6 +102,38 @@ impl Authenticator {
             ..TokenRequest::default()
         };
         post_json(&url(&self.base, paths::TOKEN), &body).await
+    }
+
+    /// Signs a local account in with its username and password.
+    pub async fn local_token(&self, username: &str, password: &str) -> Result<TokenResponse, ApiError> {
+        let body = LocalTokenRequest {
+            username: username.to_owned(),
+            password: password.to_owned().into(),
+        };
+        post_json(&url(&self.base, local::TOKEN), &body).await
+    }
+
+    /// A local account changes its password (with its access token).
+    pub async fn change_password(
+        &self,
+        access_token: &str,
+        current: &str,
+        new: &str,
+    ) -> Result<(), ApiError> {
+        let body = PasswordChangeRequest {
+            current_password: current.to_owned().into(),
+            new_password: new.to_owned().into(),
+        };
+        let request = Request::post(&url(&self.base, local::PASSWORD))
+            .header("Authorization", &format!("Bearer {access_token}"))
+            .json(&body)
+            .map_err(|e| ApiError::Unexpected(e.to_string()))?;
+        let response = send(request).await?;
+        if response.ok() {
+            Ok(())
+        } else {
+            Err(super::error_of(response).await)
+        }
     }
 
     /// Revokes a refresh token and its whole family (RFC 7009).

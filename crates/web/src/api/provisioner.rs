@@ -12,6 +12,10 @@ use sliderule_protocol::provisioner::{
 };
 
 use leptos::prelude::WithValue as _;
+use sliderule_protocol::organizations::{
+    ConfigureRequest, Membership, MembershipDecision, MembershipsResponse, Organization,
+    OrganizationRequest, OrganizationsResponse, paths as orgs,
+};
 
 use super::{ApiError, decode, send, url};
 use crate::session::Session;
@@ -94,6 +98,50 @@ impl Provisioner {
     /// An owner's change of an allowance or cap.
     pub async fn budget_settings(&self, request: &SettingsRequest) -> Result<Budget, ApiError> {
         self.call(paths::BUDGET_SETTINGS, request).await
+    }
+
+    /// Every organization, with the caller's standing in each.
+    pub async fn organizations(&self) -> Result<Vec<Organization>, ApiError> {
+        let answer: OrganizationsResponse = self
+            .call(orgs::ORGANIZATIONS, &serde_json::json!({}))
+            .await?;
+        Ok(answer.organizations)
+    }
+
+    /// One organization as the caller may see it.
+    pub async fn organization(&self, name: &ClusterName) -> Result<Organization, ApiError> {
+        self.call(orgs::ORGANIZATION, &OrganizationRequest { organization: name.clone() })
+            .await
+    }
+
+    /// Asks to join an organization.
+    pub async fn request_membership(&self, name: &ClusterName) -> Result<Membership, ApiError> {
+        self.call(
+            orgs::MEMBERSHIP_REQUEST,
+            &OrganizationRequest { organization: name.clone() },
+        )
+        .await
+    }
+
+    /// An organization's memberships (admins).
+    pub async fn memberships(&self, name: &ClusterName) -> Result<Vec<Membership>, ApiError> {
+        let answer: MembershipsResponse = self
+            .call(
+                orgs::MEMBERSHIP_LIST,
+                &OrganizationRequest { organization: name.clone() },
+            )
+            .await?;
+        Ok(answer.memberships)
+    }
+
+    /// An admin's decision on a membership: `path` is one of the `/membership/*` decisions.
+    pub async fn decide(&self, path: &str, decision: &MembershipDecision) -> Result<Membership, ApiError> {
+        self.call(path, decision).await
+    }
+
+    /// An admin's change of an organization's bounds.
+    pub async fn configure(&self, request: &ConfigureRequest) -> Result<Organization, ApiError> {
+        self.call(orgs::CONFIGURE, request).await
     }
 
     async fn call<B: Serialize, T: DeserializeOwned>(

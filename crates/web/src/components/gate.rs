@@ -83,6 +83,10 @@ pub fn NotAMember(org: String) -> impl IntoView {
                 <li>"Accept the invitation from GitHub's e-mail or notifications."</li>
                 <li>"Sign out here and sign in again, so your new membership is picked up."</li>
             </ol>
+            <p>
+                "Or join one of the organizations that share a cluster: see "
+                <a href="/organizations">"Organizations"</a> " and ask for membership there."
+            </p>
             <p class="hint">
                 "If the organization keeps its membership private, make sure the sign-in was allowed to "
                 "read your organizations when GitHub asked."

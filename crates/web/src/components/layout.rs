@@ -92,6 +92,9 @@ fn Nav() -> impl IntoView {
                         <li>
                             <A href="/clusters">"Clusters"</A>
                         </li>
+                        <li>
+                            <A href="/organizations">"Organizations"</A>
+                        </li>
                         {member.then(|| view! { <li><A href="/budgets">"Budgets"</A></li> })}
                         {owner.then(|| view! { <li><A href="/report">"Report"</A></li> })}
                         <li>

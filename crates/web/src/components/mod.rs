@@ -7,5 +7,6 @@ pub mod deploy_form;
 pub mod events;
 pub mod gate;
 pub mod layout;
+pub mod organization;
 pub mod status;
 pub mod title;

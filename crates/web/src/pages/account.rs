@@ -1,5 +1,6 @@
 //! `/account`: who the signed-in person is to SlideRule: identity, roles, scopes, limits, token
-//! expiry and budget, a button that copies the access token for scripts, and sign-out.
+//! expiry and budget, a password change for local accounts, a button that copies the access
+//! token for scripts, and sign-out.
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
@@ -104,8 +105,74 @@ fn AccountDetails() -> impl IntoView {
             Some(Err(error)) => Some(view! { <ErrorAlert error/> }.into_any()),
             _ => None,
         }}
+        {move || user().filter(|u| u.claims.is_local()).map(|_| view! { <ChangePassword/> })}
         <CopyToken/>
         <SignOut/>
+    }
+}
+
+/// A local account changes its password (GitHub accounts have none here).
+#[component]
+fn ChangePassword() -> impl IntoView {
+    let session = use_session();
+    let current = RwSignal::new(String::new());
+    let new = RwSignal::new(String::new());
+    let result = RwSignal::new(None::<Result<(), ApiError>>);
+    let sending = RwSignal::new(false);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        sending.set(true);
+        result.set(None);
+        let (old, fresh) = (current.get_untracked(), new.get_untracked());
+        leptos::task::spawn_local(async move {
+            let changed = session.change_password(&old, &fresh).await;
+            if changed.is_ok() {
+                current.try_set(String::new());
+                new.try_set(String::new());
+            }
+            result.try_set(Some(changed));
+            sending.try_set(false);
+        });
+    };
+    view! {
+        <section class="card" aria-labelledby="password-title">
+            <h2 id="password-title">"Password"</h2>
+            <form on:submit=submit>
+                <div class="field">
+                    <label for="password-current">"Current password"</label>
+                    <input
+                        id="password-current"
+                        type="password"
+                        autocomplete="current-password"
+                        required
+                        prop:value=move || current.get()
+                        on:input=move |ev| current.set(event_target_value(&ev))
+                    />
+                </div>
+                <div class="field">
+                    <label for="password-new">"New password (at least 12 characters)"</label>
+                    <input
+                        id="password-new"
+                        type="password"
+                        autocomplete="new-password"
+                        required
+                        minlength="12"
+                        prop:value=move || new.get()
+                        on:input=move |ev| new.set(event_target_value(&ev))
+                    />
+                </div>
+                <div class="actions">
+                    <button type="submit" class="button" disabled=move || sending.get()>
+                        "Change password"
+                    </button>
+                </div>
+                {move || match result.get() {
+                    Some(Ok(())) => Some(view! { <p role="status">"Your password was changed."</p> }.into_any()),
+                    Some(Err(error)) => Some(view! { <ErrorAlert error/> }.into_any()),
+                    None => None,
+                }}
+            </form>
+        </section>
     }
 }
 

@@ -1,5 +1,6 @@
 //! `/clusters/:name`: one cluster's status, the Deploy / Update form, Extend, Destroy and its
-//! events, polled every 5 s while an operation runs and every 30 s otherwise.
+//! events (for an organization's shared cluster: its requests, "Request nodes" and, for admins,
+//! its bounds and members), polled every 5 s while an operation runs and every 30 s otherwise.
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
@@ -12,6 +13,7 @@ use crate::components::cluster::{ClusterContext, StateBadge, When, state_label, 
 use crate::components::cluster_actions::{DestroyForm, ExtendForm};
 use crate::components::deploy_form::DeployForm;
 use crate::components::events::EventList;
+use crate::components::organization::{OrganizationAdminLoader, OrganizationPanel};
 use crate::components::gate::{MembersOnly, SignedInOnly};
 use crate::components::status::{ErrorAlert, Loading};
 use crate::components::title::set_page_title;
@@ -161,6 +163,13 @@ fn ClusterPage(cluster: ClusterName) -> impl IntoView {
         }
     });
 
+    // An organization's status carries its bounds; it never stops being one while shown.
+    let is_organization = Memo::new(move |_| {
+        context
+            .status
+            .with(|s| s.as_ref().is_some_and(|s| s.max_nodes.is_some()))
+    });
+
     let now = use_ticker();
     poll_while_mounted(
         now,
@@ -193,15 +202,23 @@ fn ClusterPage(cluster: ClusterName) -> impl IntoView {
                         <StatusCard now/>
                         <div class="cluster-actions">
                             {move || {
-                                if limits_ready.get() {
+                                if !limits_ready.get() {
+                                    view! { <Loading what="your limits"/> }.into_any()
+                                } else if is_organization.get() {
+                                    // A shared cluster: members ask for nodes; admins also
+                                    // set its bounds, decide who joins and may destroy it.
+                                    view! {
+                                        <OrganizationPanel/>
+                                        <OrganizationAdminLoader/>
+                                    }
+                                        .into_any()
+                                } else {
                                     view! {
                                         <DeployForm/>
                                         <ExtendForm/>
                                         <DestroyForm/>
                                     }
                                         .into_any()
-                                } else {
-                                    view! { <Loading what="your limits"/> }.into_any()
                                 }
                             }}
                         </div>

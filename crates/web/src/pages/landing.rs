@@ -1,4 +1,5 @@
-//! `/`: what SlideRule private clusters are, and the way in (GitHub sign-in).
+//! `/`: what SlideRule private clusters are, and the ways in (GitHub, or a local account's
+//! username and password).
 
 use leptos::prelude::*;
 
@@ -54,6 +55,29 @@ pub fn Landing() -> impl IntoView {
                 failed.set(Some(error));
                 starting.set(false);
             }
+        });
+    };
+
+    // Sign-in with a local account's username and password: no redirect, the answer is the
+    // session, and the effect above then moves on.
+    let username = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let local_busy = RwSignal::new(false);
+    let local_failed = RwSignal::new(None::<ApiError>);
+    let on_local = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if local_busy.get_untracked() {
+            return;
+        }
+        local_busy.set(true);
+        local_failed.set(None);
+        let (user, pass) = (username.get_untracked(), password.get_untracked());
+        leptos::task::spawn_local(async move {
+            if let Err(error) = session.sign_in_local(user.trim(), &pass).await {
+                local_failed.try_set(Some(error));
+            }
+            password.try_set(String::new());
+            local_busy.try_set(false);
         });
     };
 
@@ -142,6 +166,44 @@ pub fn Landing() -> impl IntoView {
                     </button>
                 </form>
                 {move || failed.get().map(|error| view! { <ErrorAlert error/> })}
+                <h3 id="local-sign-in-title">"Sign in with a username"</h3>
+                <p class="hint">
+                    "For accounts created here (organizations' local accounts) rather than on GitHub."
+                </p>
+                <form class="local-sign-in" on:submit=on_local aria-labelledby="local-sign-in-title">
+                    <div class="field">
+                        <label for="local-username">"Username"</label>
+                        <input
+                            id="local-username"
+                            name="username"
+                            autocomplete="username"
+                            required
+                            prop:value=move || username.get()
+                            on:input=move |ev| username.set(event_target_value(&ev))
+                        />
+                    </div>
+                    <div class="field">
+                        <label for="local-password">"Password"</label>
+                        <input
+                            id="local-password"
+                            name="password"
+                            type="password"
+                            autocomplete="current-password"
+                            required
+                            prop:value=move || password.get()
+                            on:input=move |ev| password.set(event_target_value(&ev))
+                        />
+                    </div>
+                    <button
+                        type="submit"
+                        class="button"
+                        disabled=move || local_busy.get()
+                        aria-busy=move || local_busy.get().to_string()
+                    >
+                        "Sign in"
+                    </button>
+                </form>
+                {move || local_failed.get().map(|error| view! { <ErrorAlert error/> })}
                 {public_cluster}
             </section>
         </div>

@@ -7,4 +7,5 @@ pub mod cluster;
 pub mod clusters;
 pub mod landing;
 pub mod not_found;
+pub mod organizations;
 pub mod report;

@@ -311,6 +311,27 @@ impl Session {
         Ok(())
     }
 
+    /// Signs a local account in with its username and password (no redirect: the answer is the
+    /// session).
+    pub async fn sign_in_local(&self, username: &str, password: &str) -> Result<(), ApiError> {
+        let response = self
+            .authenticator
+            .get_value()
+            .local_token(username, password)
+            .await?;
+        self.accept(response);
+        Ok(())
+    }
+
+    /// A local account changes its password.
+    pub async fn change_password(&self, current: &str, new: &str) -> Result<(), ApiError> {
+        let token = self.access_token().await?;
+        self.authenticator
+            .get_value()
+            .change_password(&token, current, new)
+            .await
+    }
+
     /// A dynamically registered client id for this redirect URI: the one from an earlier
     /// registration, or a new one.
     async fn registered_client(&self, redirect_uri: &str) -> Result<String, ApiError> {
