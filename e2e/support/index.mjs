@@ -198,3 +198,19 @@ export function described(page, term) {
 export function card(page, name) {
   return page.getByRole('article', { name, exact: true });
 }
+
+/** The demo's local accounts (organizations.md): erin belongs to icesat2, frank to nothing. */
+export const LOCAL_USERS = { member: 'erin', outsider: 'frank' };
+
+/**
+ * Signs a local account in through "Sign in with a username" on the landing page (its demo
+ * password is `demo-password-<username>`) and waits for `/clusters`.
+ */
+export async function signInLocal(page, username, { password = `demo-password-${username}` } = {}) {
+  await page.goto('/');
+  const form = page.locator('form').filter({ has: page.getByLabel('Username') });
+  await form.getByLabel('Username').fill(username);
+  await form.getByLabel('Password').fill(password);
+  await form.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await expect(page).toHaveURL((url) => url.pathname === '/clusters', { timeout: 15_000 });
+}

@@ -13,6 +13,7 @@ use sliderule_protocol::provisioner::{
 
 use super::audit::{AuditPage, AuditRequest};
 use super::caller::Caller;
+use super::error::ProvisionerError;
 use super::lifecycle::does_not_exist;
 use crate::app::AppState;
 use crate::http::error::ApiError;
@@ -113,11 +114,15 @@ pub async fn events(
     caller: Caller,
     JsonBody(request): JsonBody<ClusterRequest>,
 ) -> Result<Json<Vec<StackEvent>>, ApiError> {
-    state
+    let access = state
         .provisioner
         .may_act_on(&caller, &request.cluster)
         .await?;
-    Ok(Json(state.provisioner.events(&request.cluster).await?))
+    match state.provisioner.events(&request.cluster).await {
+        // An organization always exists; a cluster of it that never ran has no events yet.
+        Err(ProvisionerError::DoesNotExist(_)) if access.is_some() => Ok(Json(Vec::new())),
+        events => Ok(Json(events?)),
+    }
 }
 
 pub async fn report_clusters(

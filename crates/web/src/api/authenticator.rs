@@ -105,7 +105,11 @@ impl Authenticator {
     }
 
     /// Signs a local account in with its username and password.
-    pub async fn local_token(&self, username: &str, password: &str) -> Result<TokenResponse, ApiError> {
+    pub async fn local_token(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<TokenResponse, ApiError> {
         let body = LocalTokenRequest {
             username: username.to_owned(),
             password: password.to_owned().into(),

@@ -110,15 +110,22 @@ impl Provisioner {
 
     /// One organization as the caller may see it.
     pub async fn organization(&self, name: &ClusterName) -> Result<Organization, ApiError> {
-        self.call(orgs::ORGANIZATION, &OrganizationRequest { organization: name.clone() })
-            .await
+        self.call(
+            orgs::ORGANIZATION,
+            &OrganizationRequest {
+                organization: name.clone(),
+            },
+        )
+        .await
     }
 
     /// Asks to join an organization.
     pub async fn request_membership(&self, name: &ClusterName) -> Result<Membership, ApiError> {
         self.call(
             orgs::MEMBERSHIP_REQUEST,
-            &OrganizationRequest { organization: name.clone() },
+            &OrganizationRequest {
+                organization: name.clone(),
+            },
         )
         .await
     }
@@ -128,14 +135,20 @@ impl Provisioner {
         let answer: MembershipsResponse = self
             .call(
                 orgs::MEMBERSHIP_LIST,
-                &OrganizationRequest { organization: name.clone() },
+                &OrganizationRequest {
+                    organization: name.clone(),
+                },
             )
             .await?;
         Ok(answer.memberships)
     }
 
     /// An admin's decision on a membership: `path` is one of the `/membership/*` decisions.
-    pub async fn decide(&self, path: &str, decision: &MembershipDecision) -> Result<Membership, ApiError> {
+    pub async fn decide(
+        &self,
+        path: &str,
+        decision: &MembershipDecision,
+    ) -> Result<Membership, ApiError> {
         self.call(path, decision).await
     }
 

@@ -131,11 +131,21 @@ fn RequestNodesForm() -> impl IntoView {
         };
         let checked = NodeCapacity::parse(nodes.get_untracked().trim())
             .map_err(|e| e.to_string())
-            .and_then(|n| limits.check_capacity(n).map(|()| n).map_err(|e| e.to_string()))
+            .and_then(|n| {
+                limits
+                    .check_capacity(n)
+                    .map(|()| n)
+                    .map_err(|e| e.to_string())
+            })
             .and_then(|n| {
                 Ttl::parse(ttl.get_untracked().trim())
                     .map_err(|e| e.to_string())
-                    .and_then(|t| limits.check_ttl(t).map(|()| (n, t)).map_err(|e| e.to_string()))
+                    .and_then(|t| {
+                        limits
+                            .check_ttl(t)
+                            .map(|()| (n, t))
+                            .map_err(|e| e.to_string())
+                    })
             });
         let (n, t) = match checked {
             Ok(pair) => pair,
@@ -271,7 +281,9 @@ fn OrganizationAdmin(org: Organization) -> impl IntoView {
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let parse = |text: String| text.trim().parse::<u32>().ok();
-        let (Some(min_nodes), Some(max_nodes)) = (parse(min.get_untracked()), parse(max.get_untracked())) else {
+        let (Some(min_nodes), Some(max_nodes)) =
+            (parse(min.get_untracked()), parse(max.get_untracked()))
+        else {
             saved.set(Some("Give whole numbers of nodes.".into()));
             return;
         };
@@ -454,7 +466,12 @@ mod tests {
 
     #[test]
     fn admins_decide_pending_requests_and_suspend_members() {
-        let labels = |state| decisions(state).into_iter().map(|(l, _)| l).collect::<Vec<_>>();
+        let labels = |state| {
+            decisions(state)
+                .into_iter()
+                .map(|(l, _)| l)
+                .collect::<Vec<_>>()
+        };
         assert_eq!(labels(MembershipState::Pending), ["Approve", "Deny"]);
         assert_eq!(labels(MembershipState::Active), ["Deactivate"]);
         assert_eq!(labels(MembershipState::Denied), ["Approve"]);

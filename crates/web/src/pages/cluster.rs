@@ -13,8 +13,8 @@ use crate::components::cluster::{ClusterContext, StateBadge, When, state_label, 
 use crate::components::cluster_actions::{DestroyForm, ExtendForm};
 use crate::components::deploy_form::DeployForm;
 use crate::components::events::EventList;
-use crate::components::organization::{OrganizationAdminLoader, OrganizationPanel};
 use crate::components::gate::{MembersOnly, SignedInOnly};
+use crate::components::organization::{OrganizationAdminLoader, OrganizationPanel};
 use crate::components::status::{ErrorAlert, Loading};
 use crate::components::title::set_page_title;
 use crate::poll::{poll_while_mounted, use_ticker};
@@ -295,7 +295,16 @@ fn StatusCard(now: ReadSignal<i64>) -> impl IntoView {
                             )
                     }}
                 </dd>
-                <dt>"Auto-shutdown"</dt>
+                <dt>
+                    {move || {
+                        // An organization's cluster is re-sized, not shut down, when a request ends.
+                        if status().is_some_and(|s| s.max_nodes.is_some()) {
+                            "Next request ends"
+                        } else {
+                            "Auto-shutdown"
+                        }
+                    }}
+                </dt>
                 <dd>
                     <span data-testid="cluster-shutdown">
                         <When at=deadline/>

@@ -48,7 +48,8 @@ fn OrganizationList() -> impl IntoView {
         });
     };
     load();
-    move || match list.get() {
+    move || {
+        match list.get() {
         None => view! { <Loading what="the organizations"/> }.into_any(),
         Some(Err(error)) => view! { <ErrorAlert error retry=Callback::new(move |()| load())/> }.into_any(),
         Some(Ok(orgs)) if orgs.is_empty() => {
@@ -63,6 +64,7 @@ fn OrganizationList() -> impl IntoView {
             </ul>
         }
             .into_any(),
+    }
     }
 }
 
@@ -107,8 +109,8 @@ fn OrganizationCard(org: Organization, reload: Callback<()>) -> impl IntoView {
             sending.try_set(false);
         });
     };
-    let cluster_link = (org.standing != Standing::Outsider)
-        .then(|| format!("/clusters/{}", org.name));
+    let cluster_link =
+        (org.standing != Standing::Outsider).then(|| format!("/clusters/{}", org.name));
     let label = format!("Request membership of {}", org.name);
     view! {
         <section class="card org-card" aria-labelledby=labelled_by data-testid="org-card">
@@ -156,7 +158,13 @@ mod tests {
             standing_text(Standing::Outsider, MembershipState::Pending),
             "You asked to join; an admin has not decided yet."
         );
-        assert_eq!(standing_text(Standing::Admin, MembershipState::None), "You administer this organization.");
-        assert_eq!(standing_text(Standing::Outsider, MembershipState::None), "You are not a member.");
+        assert_eq!(
+            standing_text(Standing::Admin, MembershipState::None),
+            "You administer this organization."
+        );
+        assert_eq!(
+            standing_text(Standing::Outsider, MembershipState::None),
+            "You are not a member."
+        );
     }
 }

@@ -577,3 +577,14 @@ async fn requests_racing_through_two_replicas_create_one_stack_with_the_pooled_t
         .unwrap();
     assert_eq!(evaluation.target, 6);
 }
+
+#[tokio::test]
+async fn a_sleeping_organization_that_never_ran_has_a_status_and_no_events() {
+    let app = app_reaped_by_hand().await;
+    let bob = member(&app, "bob");
+    let asleep = status(&app, &bob, "icesat2").await;
+    assert_eq!(asleep["state"], "NOT_FOUND");
+    assert_eq!(requests(&asleep), Vec::<(String, u64)>::new());
+    let events = ok(&app, &bob, "/events", json!({ "cluster": "icesat2" })).await;
+    assert_eq!(events, json!([]));
+}
