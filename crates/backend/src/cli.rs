@@ -231,6 +231,14 @@ fn configuration_error(error: &anyhow::Error) -> Option<&config::ConfigError> {
     })
 }
 
+/// Where the v2-era client API answers: `ps.<domain>`, or `/ps` on the single origin.
+fn urls_ps(state: &crate::app::AppState) -> String {
+    match &state.config.domain {
+        Some(domain) => format!("https://ps.{domain}"),
+        None => format!("{}{}", state.urls.web.trim_end_matches('/'), crate::ps::MOUNT),
+    }
+}
+
 /// Plain lines on stdout for people and scripts (the JSON log goes alongside).
 fn announce(mode: Mode, app: &Application) {
     let state = app.state();
@@ -245,6 +253,11 @@ fn announce(mode: Mode, app: &Application) {
                 emulator.org()
             );
             for line in crate::demo::describe_users(&emulator.seed()) {
+                println!("{line}");
+            }
+        }
+        if state.config.organizations.seed_file.is_none() {
+            for line in crate::demo::describe_local_accounts(&urls_ps(state)) {
                 println!("{line}");
             }
         }

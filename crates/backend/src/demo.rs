@@ -70,9 +70,39 @@ pub fn describe_users(seed: &Seed) -> Vec<String> {
         .collect()
 }
 
+/// The banner's lines about the demo's organization and local accounts (organizations.md).
+pub fn describe_local_accounts(ps_url: &str) -> Vec<String> {
+    use crate::organizations::seed::{V2_RELEASE, demo_password};
+    vec![
+        format!(
+            "Organization icesat2 (0 to 6 nodes, {V2_RELEASE}; members: team icesat2, erin); \
+             v2 client API at {ps_url}/api/"
+        ),
+        "Local accounts (\"Sign in with a username\"):".to_owned(),
+        format!(
+            "  {:<8} member of icesat2  (password {})",
+            "erin",
+            demo_password("erin")
+        ),
+        format!(
+            "  {:<8} no organization   (password {})",
+            "frank",
+            demo_password("frank")
+        ),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_banner_names_the_local_accounts_and_their_passwords() {
+        let text = describe_local_accounts("http://127.0.0.1:8080/ps").join("\n");
+        assert!(text.contains("erin     member of icesat2  (password demo-password-erin)"), "{text}");
+        assert!(text.contains("frank    no organization   (password demo-password-frank)"), "{text}");
+        assert!(text.contains("v2 client API at http://127.0.0.1:8080/ps/api/"), "{text}");
+    }
 
     #[test]
     fn the_banner_names_every_demo_user_and_their_standing() {
