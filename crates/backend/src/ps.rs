@@ -74,12 +74,19 @@ where
 /// Where the v2 API lives on the single origin (`ps.<domain>` is rewritten to it).
 pub const MOUNT: &str = "/ps";
 
-pub fn routes() -> Router<AppState> {
-    let api = Router::new()
+pub fn routes(state: &AppState) -> Router<AppState> {
+    // Sign-ins take the authenticator's per-address limits, as its own sign-in endpoints do.
+    let sign_in = Router::new()
         .route(v2::paths::ORG_TOKEN, post(org_token))
         .route(v2::paths::ORG_TOKEN_GITHUB, post(org_token_github))
         .route(v2::paths::ORG_TOKEN_REFRESH, post(refresh))
         .route(v2::paths::TOKEN_BLACKLIST, post(blacklist))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.auth_rate_limit.clone(),
+            crate::http::rate_limit::limit,
+        ));
+    let api = Router::new()
+        .merge(sign_in)
         .route(v2::paths::MEMBERSHIP_STATUS, get(membership_status))
         .route(v2::paths::ORG_NUM_NODES, get(org_num_nodes))
         .route(

@@ -1,8 +1,8 @@
 """The official SlideRule Python client (PyPI `sliderule`, pinned in ../requirements.txt) works
 unchanged against our backend.
 
-The backend runs in demo mode as a subprocess (the binary named by SLIDERULE_BACKEND_BIN, by
-default target/debug/sliderule-backend) with TLS and host-based routing for the domain
+The backend runs in demo mode as a subprocess (../support.py; the binary named by
+SLIDERULE_BACKEND_BIN, by default target/debug/sliderule-backend) with TLS and host-based routing for the domain
 `sliderule.test:PORT`, so the client's own URLs (`https://login.DOMAIN`,
 `https://provisioner.DOMAIN/API`, `https://CLUSTER.DOMAIN/discovery/status`) reach it. Nothing in
 the client is patched; the test process only arranges its surroundings:
@@ -21,213 +21,32 @@ client's blocking `scaleout` still sleeps its fixed 10 s between discovery polls
 """
 
 import contextlib
-import datetime
 import io
-import ipaddress
 import json
 import logging
-import os
-import queue
 import re
-import socket
-import ssl
-import subprocess
-import tempfile
+import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 import sliderule
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
-ROOT = Path(__file__).resolve().parents[3]
-DOMAIN_NAME = "sliderule.test"
-STARTUP_TIMEOUT_SECS = 60
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/interop: support.py
+from support import running_backend  # noqa: E402
+
 CLOUD_DELAY_SECS = "0.05"
 POLL_TIMEOUT_SECS = 30
 PROXY_VARIABLES = ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"]
 
 
-# --- certificates -------------------------------------------------------------------------------
-
-def _name(common_name: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-
-
-def write_certificates(directory: Path) -> tuple[Path, Path, Path]:
-    """A throw-away CA and a server certificate it signs for DOMAIN_NAME, its subdomains and
-    127.0.0.1; returns (CA bundle, server chain, server key) paths."""
-    now = datetime.datetime.now(datetime.timezone.utc)
-    validity = (now - datetime.timedelta(minutes=5), now + datetime.timedelta(days=1))
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_cert = (
-        x509.CertificateBuilder()
-        .subject_name(_name("sliderule interop test CA")).issuer_name(_name("sliderule interop test CA"))
-        .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(validity[0]).not_valid_after(validity[1])
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
-                                     content_commitment=False, key_encipherment=False,
-                                     data_encipherment=False, key_agreement=False,
-                                     encipher_only=False, decipher_only=False), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    server_key = ec.generate_private_key(ec.SECP256R1())
-    server_cert = (
-        x509.CertificateBuilder()
-        .subject_name(_name(DOMAIN_NAME)).issuer_name(ca_cert.subject)
-        .public_key(server_key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(validity[0]).not_valid_after(validity[1])
-        .add_extension(x509.SubjectAlternativeName([
-            x509.DNSName(DOMAIN_NAME), x509.DNSName(f"*.{DOMAIN_NAME}"),
-            x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-        ]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
-                       critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    pem = serialization.Encoding.PEM
-    ca_path, cert_path, key_path = directory / "ca.pem", directory / "server.pem", directory / "server.key"
-    ca_path.write_bytes(ca_cert.public_bytes(pem))
-    cert_path.write_bytes(server_cert.public_bytes(pem))
-    key_path.write_bytes(server_key.private_bytes(pem, serialization.PrivateFormat.PKCS8,
-                                                  serialization.NoEncryption()))
-    return ca_path, cert_path, key_path
-
-
-# --- the backend --------------------------------------------------------------------------------
-
-class Backend:
-    """A demo backend serving `domain` (`sliderule.test:PORT`) over TLS."""
-
-    def __init__(self, process: subprocess.Popen, port: int, ca_bundle: Path, output: list[str]):
-        self.process = process
-        self.port = port
-        self.domain = f"{DOMAIN_NAME}:{port}"
-        self.ca_bundle = ca_bundle
-        self.output = output
-
-    def post_web(self, path: str, body: dict) -> tuple[int, bytes]:
-        """POST to the web host (where demo mode mounts the GitHub emulator under /_github)."""
-        request = urllib.request.Request(
-            f"https://{self.domain}{path}", data=json.dumps(body).encode(),
-            headers={"Content-Type": "application/json"}, method="POST")
-        context = ssl.create_default_context(cafile=str(self.ca_bundle))
-        try:
-            with urllib.request.urlopen(request, timeout=10, context=context) as response:
-                return response.status, response.read()
-        except urllib.error.HTTPError as error:
-            return error.code, error.read()
-
-    def approve_device(self, user_code: str, login: str) -> None:
-        status, body = self.post_web("/_github/_emulator/device/approve",
-                                     {"user_code": user_code, "login": login})
-        assert status < 300, (status, body)
-
-
-def backend_binary() -> Path:
-    configured = os.environ.get("SLIDERULE_BACKEND_BIN")
-    binary = Path(configured) if configured else ROOT / "target/debug/sliderule-backend"
-    if not binary.is_file():
-        pytest.fail(f"no backend binary at {binary}: run `cargo build -p sliderule-backend` "
-                    "or set SLIDERULE_BACKEND_BIN")
-    return binary
-
-
-def free_port() -> int:
-    """A port free right now: the domain must name the port before the backend binds it."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def read_lines(stream, lines: queue.Queue, output: list[str]) -> None:
-    """Drains the backend's output (its JSON log shares stdout, so a full pipe would stall it)."""
-    for line in stream:
-        output.append(line)
-        lines.put(line)
-    lines.put(None)
-
-
-def wait_for_listening(lines: queue.Queue, output: list[str]) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_SECS
-    while (remaining := deadline - time.monotonic()) > 0:
-        try:
-            line = lines.get(timeout=remaining)
-        except queue.Empty:
-            break
-        if line is None:
-            pytest.fail("the backend exited before listening:\n" + "".join(output))
-        if line.startswith("listening on "):
-            return
-    pytest.fail(f"the backend did not listen within {STARTUP_TIMEOUT_SECS} s:\n" + "".join(output))
-
-
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
+# --- the backend (see ../support.py) ------------------------------------------------------------
 
 @pytest.fixture(scope="module")
 def backend():
-    with tempfile.TemporaryDirectory(prefix="sliderule-pyclient-") as scratch:
-        scratch = Path(scratch)
-        data, dist = scratch / "data", scratch / "dist"
-        dist.mkdir()
-        ca_bundle, cert, key = write_certificates(scratch)
-        port = free_port()
-        # Our own SLIDERULE_ variables would reconfigure the backend under test.
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SLIDERULE_")}
-        env["RUST_LOG"] = "warn"
-        # The demo calls its own emulator at https://login.DOMAIN/_github: trust the test CA.
-        env["SSL_CERT_FILE"] = str(ca_bundle)
-        process = subprocess.Popen(
-            [backend_binary(), "demo", "--bind", f"127.0.0.1:{port}", "--data-dir", data,
-             "--dist", dist, "--domain", f"{DOMAIN_NAME}:{port}", "--tls-cert", cert,
-             "--tls-key", key, "--cloud-delay", CLOUD_DELAY_SECS],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
-        )
-        lines: queue.Queue = queue.Queue()
-        output: list[str] = []
-        threading.Thread(target=read_lines, args=(process.stdout, lines, output),
-                         daemon=True).start()
-        try:
-            wait_for_listening(lines, output)
-            with resolving_test_domain():
-                yield Backend(process, port, ca_bundle, output)
-        finally:
-            stop(process)
-
-
-@contextlib.contextmanager
-def resolving_test_domain():
-    """`sliderule.test` and `*.sliderule.test` resolve to 127.0.0.1 in this process."""
-    real = socket.getaddrinfo
-
-    def getaddrinfo(host, *args, **kwargs):
-        if isinstance(host, bytes):
-            host = host.decode()
-        if host and (host == DOMAIN_NAME or host.endswith("." + DOMAIN_NAME)):
-            host = "127.0.0.1"
-        return real(host, *args, **kwargs)
-
-    socket.getaddrinfo = getaddrinfo
-    try:
-        yield
-    finally:
-        socket.getaddrinfo = real
+    with running_backend("sliderule-pyclient-", CLOUD_DELAY_SECS) as running:
+        yield running
 
 
 @pytest.fixture

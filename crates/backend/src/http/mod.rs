@@ -62,7 +62,7 @@ fn routes(state: AppState) -> Router {
         .route("/config.json", get(spa::web_config))
         .merge(crate::authenticator::routes(&state))
         .merge(crate::provisioner::routes(&state))
-        .merge(crate::ps::routes())
+        .merge(crate::ps::routes(&state))
         .fallback(spa::fallback)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
