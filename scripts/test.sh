@@ -9,6 +9,7 @@ ensure_chromium
 ensure_openssl
 ensure_moto
 ensure_python_tools
+ensure_python_v2_tools
 ensure_cfn_lint
 
 cd "$ROOT"
@@ -32,6 +33,10 @@ cargo build --quiet -p sliderule-backend --locked
 SLIDERULE_BACKEND_BIN="$BACKEND_BIN" PYTHONDONTWRITEBYTECODE=1 \
   "$PY_VENV/bin/python" -m pytest -p no:cacheprovider -v tests/interop 2>&1 | tee "$logs/interop.log"
 
+step "interop tests (Python: the v2-era official client, sliderule 4.20.0, against our v2 API)"
+SLIDERULE_BACKEND_BIN="$BACKEND_BIN" PYTHONDONTWRITEBYTECODE=1 \
+  "$V2_VENV/bin/python" -m pytest -p no:cacheprovider -v tests/interop/v2 2>&1 | tee "$logs/interop-v2.log"
+
 step "interop tests (Node.js: the official @sliderule/sliderule client logs in against us)"
 SLIDERULE_BACKEND_BIN="$BACKEND_BIN" \
   node --test --test-reporter=spec tests/interop/node/official-client.test.mjs 2>&1 \
@@ -46,7 +51,8 @@ E2E_BACKEND="${E2E_BACKEND:-$BACKEND_BIN}" \
 
 # Only reached when everything passed (set -e): one closing line with the totals.
 rust=$(grep -Eo 'test result: ok\. [0-9]+ passed' "$logs/cargo-test.log" | awk '{n += $4} END {print n + 0}')
-python=$(grep -Eo '[0-9]+ passed' "$logs/interop.log" | tail -n1 | awk '{print $1 + 0}')
+python=$(cat "$logs/interop.log" "$logs/interop-v2.log" | grep -Eo '^=+ [0-9]+ passed' \
+  | awk '{n += $2} END {print n + 0}')
 nodejs=$(grep -Eo 'pass [0-9]+$' "$logs/interop-node.log" | tail -n1 | awk '{print $2 + 0}')
 browser=$(grep -Eo '^ *[0-9]+ passed' "$logs/e2e.log" | awk '{n += $1} END {print n + 0}')
 printf '\nRust tests: %d, Python interop tests: %d, Node.js interop tests: %d, browser tests: %d, in %ds\n' \

@@ -86,6 +86,14 @@ ensure_python_tools() {
   ensure_venv "$PY_VENV" "$PY_REQUIREMENTS" "the Python test tools (PyJWT, pytest, sliderule)"
 }
 
+# The v2-era official client (sliderule 4.20.0, tests/interop/v2/) cannot share a venv with 5.x:
+# it gets its own, with its own requirements file.
+V2_VENV="$TOOLS_CACHE/py-v2-venv"
+V2_REQUIREMENTS="$ROOT/tests/interop/v2/requirements.txt"
+ensure_python_v2_tools() {
+  ensure_venv "$V2_VENV" "$V2_REQUIREMENTS" "the v2-era Python client tests (pytest, sliderule 4.20.0)"
+}
+
 # cfn-lint (PyPI), which checks every CloudFormation template under deploy/, in a venv of its own.
 LINT_VENV="$TOOLS_CACHE/cfn-lint-venv"
 LINT_REQUIREMENTS="$ROOT/deploy/requirements-lint.txt"
