@@ -5,6 +5,7 @@
 #   bench/run.sh verify [ARGS]   # RS256 sign/verify in-process only
 #   bench/run.sh http [ARGS]     # auth_http only; ARGS go to it, e.g. `jwks -c 64,256 -d 10`
 #   bench/run.sh prov [ARGS]     # prov_http only, e.g. `--cloud moto --clusters 0`
+#   bench/run.sh orgs [ARGS]     # organizations only: request-to-target, pooled re-evaluation
 #
 # Figures are for the machine it runs on; bench/README.md records the last ones measured.
 set -euo pipefail
@@ -21,6 +22,7 @@ case "$what" in
   verify) "$bin/verify" "$@" ;;
   http) "$bin/auth_http" "$@" ;;
   prov) "$bin/prov_http" "$@" ;;
+  orgs) "$bin/organizations" "$@" ;;
   all)
     # As bench/README.md's figures were measured: repeated, keeping the least disturbed run.
     "$bin/verify" --rounds 7

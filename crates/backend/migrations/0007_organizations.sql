@@ -65,3 +65,6 @@ CREATE TABLE sign_in_throttle (
     failures     INTEGER NOT NULL,
     locked_until INTEGER
 ) STRICT;
+
+-- An organization's history (its requests, wakes, sleeps, bounds) is read by cluster.
+CREATE INDEX audit_log_cluster ON audit_log (cluster, id);

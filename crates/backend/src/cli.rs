@@ -235,7 +235,11 @@ fn configuration_error(error: &anyhow::Error) -> Option<&config::ConfigError> {
 fn urls_ps(state: &crate::app::AppState) -> String {
     match &state.config.domain {
         Some(domain) => format!("https://ps.{domain}"),
-        None => format!("{}{}", state.urls.web.trim_end_matches('/'), crate::ps::MOUNT),
+        None => format!(
+            "{}{}",
+            state.urls.web.trim_end_matches('/'),
+            crate::ps::MOUNT
+        ),
     }
 }
 

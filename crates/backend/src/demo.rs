@@ -99,9 +99,18 @@ mod tests {
     #[test]
     fn the_banner_names_the_local_accounts_and_their_passwords() {
         let text = describe_local_accounts("http://127.0.0.1:8080/ps").join("\n");
-        assert!(text.contains("erin     member of icesat2  (password demo-password-erin)"), "{text}");
-        assert!(text.contains("frank    no organization   (password demo-password-frank)"), "{text}");
-        assert!(text.contains("v2 client API at http://127.0.0.1:8080/ps/api/"), "{text}");
+        assert!(
+            text.contains("erin     member of icesat2  (password demo-password-erin)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("frank    no organization   (password demo-password-frank)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("v2 client API at http://127.0.0.1:8080/ps/api/"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -441,10 +441,17 @@ async fn remove_user_requests(
     V2Path(org): V2Path<String>,
 ) -> Result<Response, V2Error> {
     let access = member(&state, &claims, &org).await?;
-    let (gone, _) = state
+    // The old system answered SUCCESS with nothing to withdraw, and the 4.x client may call it
+    // whenever it is done: no request is not an error here (v5's /destroy says 404).
+    let gone = match state
         .provisioner
         .withdraw_capacity(&access.org, &claims.sub, Some(&claims.sub))
-        .await?;
+        .await
+    {
+        Ok((gone, _)) => gone,
+        Err(crate::provisioner::error::ProvisionerError::DoesNotExist(_)) => 0,
+        Err(error) => return Err(error.into()),
+    };
     Ok(json_answer(Done::new(format!(
         "withdrew {gone} node request(s) of {} on {}",
         claims.sub, access.org.name

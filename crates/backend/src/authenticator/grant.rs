@@ -167,7 +167,14 @@ pub fn claims(
     };
 
     let issued = now.unix_timestamp();
-    let lifetime = i64::try_from(policy.lifetime(flow).as_secs()).unwrap_or(i64::MAX / 2);
+    // v2 tokens are short and refreshed (the 4.x client refreshes at half their life), whatever
+    // signed their holder in.
+    let lifetime = if belonging.v2_organization.is_some() {
+        policy.browser_lifetime
+    } else {
+        policy.lifetime(flow)
+    };
+    let lifetime = i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX / 2);
     Claims {
         iss: policy.issuer.clone(),
         sub: identity.login.clone(),
@@ -573,5 +580,10 @@ mod tests {
         assert_eq!(claims.user_name.as_deref(), Some("dave"));
         assert_eq!(claims.user_id, Some(1000));
         assert_eq!(claims.idp, None);
+        assert_eq!(
+            claims.exp - claims.iat,
+            3600,
+            "v2 tokens are short, whatever the flow"
+        );
     }
 }

@@ -368,7 +368,13 @@ impl Provisioner {
                     .await;
                     return evaluation(Change::Refused(refused.to_string()));
                 }
-                match self.wake(&org, actor, target, next_expiry, now).await? {
+                // The cluster is recorded as the newest requester's (the reaper's sweep may be
+                // what wakes it); an admin's floor with no request, as the admin's.
+                let owner = requests
+                    .iter()
+                    .max_by_key(|r| (r.created_at, r.id))
+                    .map_or(actor, |r| r.user.as_str());
+                match self.wake(&org, owner, target, next_expiry, now).await? {
                     true => evaluation(Change::Woke { nodes: target }),
                     false => evaluation(Change::Waiting),
                 }

@@ -13,7 +13,6 @@ use sliderule_protocol::provisioner::{
 
 use super::audit::{AuditPage, AuditRequest};
 use super::caller::Caller;
-use super::error::ProvisionerError;
 use super::lifecycle::does_not_exist;
 use crate::app::AppState;
 use crate::http::error::ApiError;
@@ -118,11 +117,11 @@ pub async fn events(
         .provisioner
         .may_act_on(&caller, &request.cluster)
         .await?;
-    match state.provisioner.events(&request.cluster).await {
-        // An organization always exists; a cluster of it that never ran has no events yet.
-        Err(ProvisionerError::DoesNotExist(_)) if access.is_some() => Ok(Json(Vec::new())),
-        events => Ok(Json(events?)),
-    }
+    let provisioner = &state.provisioner;
+    Ok(Json(match access {
+        Some(_) => provisioner.organization_events(&request.cluster).await?,
+        None => provisioner.events(&request.cluster).await?,
+    }))
 }
 
 pub async fn report_clusters(

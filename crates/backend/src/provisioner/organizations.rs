@@ -8,7 +8,7 @@ use sliderule_protocol::organizations::{
     Bounds, ConfigureRequest, CreateOrganizationRequest, MAX_REQUEST_TTL, Membership,
     MembershipState, Organization, Standing,
 };
-use sliderule_protocol::provisioner::{DeployRequest, DestroyResponse, ExtendRequest};
+use sliderule_protocol::provisioner::{DeployRequest, DestroyResponse, ExtendRequest, StackEvent};
 use sliderule_protocol::{Claims, ClusterName, Limits, Version, codes};
 
 use super::Provisioner;
@@ -18,6 +18,81 @@ use super::error::ProvisionerError;
 use super::status::{OrganizationPart, View};
 use crate::organizations::standing;
 use crate::store::{MembershipRow, OrganizationRow};
+
+/// The resource type of an organization's own events in `/events`, beside the stack's.
+pub const EVENT_RESOURCE_TYPE: &str = "SlideRule::Organization";
+
+/// How many of an organization's own events `/events` shows.
+const ORGANIZATION_EVENTS: u32 = 200;
+
+/// An organization's audit entry as an event of its cluster: a request, withdrawal, expiry,
+/// wake, sleep, resize or change of bounds. `None` for other entries.
+pub fn organization_event(entry: &crate::store::AuditEntry) -> Option<StackEvent> {
+    let p: serde_json::Value = serde_json::from_str(&entry.parameters).unwrap_or_default();
+    let text = |key: &str| p[key].as_str().map(str::to_owned).unwrap_or_default();
+    let number = |key: &str| p[key].as_u64().map_or_else(String::new, |n| n.to_string());
+    let actor = &entry.actor;
+    let (status, reason) = match entry.action.as_str() {
+        "capacity_request" => (
+            "REQUESTED",
+            format!(
+                "{actor} asked for {} nodes until {}",
+                number("nodes"),
+                text("expires")
+            ),
+        ),
+        "capacity_extend" => (
+            "EXTENDED",
+            format!("{actor} moved their request's end to {}", text("expires")),
+        ),
+        "capacity_withdraw" => (
+            "WITHDRAWN",
+            match p["user"].as_str() {
+                Some(user) => format!("{user} withdrew {} request(s)", number("withdrawn")),
+                None => format!("{actor} withdrew every request ({})", number("withdrawn")),
+            },
+        ),
+        "capacity_expired" => ("EXPIRED", "a request reached its end".to_owned()),
+        "wake" => (
+            "WOKE",
+            format!("woke at {} nodes for {actor}", number("nodes")),
+        ),
+        "sleep" => (
+            "SLEPT",
+            "went to sleep: no live request and min_nodes 0".to_owned(),
+        ),
+        "resize" => (
+            "RESIZED",
+            format!("resized from {} to {} nodes", number("from"), number("to")),
+        ),
+        "organization_configure" => (
+            "CONFIGURED",
+            format!(
+                "{actor} set the bounds to {} to {} nodes",
+                number("min_nodes"),
+                number("max_nodes")
+            ),
+        ),
+        _ => return None,
+    };
+    let status = if entry.outcome == "ok" {
+        status.to_owned()
+    } else {
+        format!("{status}_REFUSED")
+    };
+    Some(StackEvent {
+        timestamp: entry.at,
+        logical_resource_id: entry.cluster.clone(),
+        resource_type: EVENT_RESOURCE_TYPE.to_owned(),
+        resource_status: status,
+        resource_status_reason: Some(if entry.outcome == "ok" {
+            reason
+        } else {
+            format!("{reason}: {}", entry.outcome)
+        }),
+        physical_resource_id: None,
+    })
+}
 
 /// How the caller stands in an organization they act on.
 #[derive(Debug, Clone)]
@@ -121,6 +196,28 @@ impl Provisioner {
             });
         }
         Ok(view)
+    }
+
+    /// `/events` of an organization's cluster: its stack's events and its own (requests,
+    /// withdrawals, expiries, wakes, sleeps, resizes, bounds), newest first.
+    pub async fn organization_events(
+        &self,
+        cluster: &ClusterName,
+    ) -> Result<Vec<StackEvent>, ProvisionerError> {
+        let mut events = match self.events(cluster).await {
+            Ok(events) => events,
+            // A cluster that never ran has no stack events yet.
+            Err(ProvisionerError::DoesNotExist(_)) => Vec::new(),
+            Err(error) => return Err(error),
+        };
+        let own = self
+            .store
+            .audit_of(cluster.as_str(), ORGANIZATION_EVENTS)
+            .await?;
+        events.extend(own.iter().filter_map(organization_event));
+        // Stable: a stack's events keep their order among equal times.
+        events.sort_by(|a, b| b.timestamp.cmp(&a.timestamp));
+        Ok(events)
     }
 
     /// v5 `/deploy` on an organization: the caller's request (replacing their others).

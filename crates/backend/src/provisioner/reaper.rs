@@ -90,6 +90,15 @@ impl Provisioner {
                         && self.is_organization(&cluster).await =>
                 {
                     self.release(&lease).await;
+                    let expired = r.deadline.map(super::audit::time);
+                    self.audit(
+                        ACTOR,
+                        "capacity_expired",
+                        &cluster,
+                        serde_json::json!({ "at": expired }),
+                        Ok(()),
+                    )
+                    .await;
                     match self.reevaluate(&cluster, ACTOR).await {
                         Ok(evaluation) => {
                             tracing::info!(%cluster, target = evaluation.target, change = ?evaluation.change, "reaper: a capacity request expired");

@@ -169,6 +169,9 @@ pub trait ClusterStore: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<AuditEntry>, StoreError>;
 
+    /// The newest `limit` entries about `cluster`, newest first.
+    async fn audit_of(&self, cluster: &str, limit: u32) -> Result<Vec<AuditEntry>, StoreError>;
+
     // The simulated cloud's stacks (JSON the simulated driver owns).
 
     /// Inserts or replaces a simulated stack by `stack_id`. Marking one `current` unmarks the

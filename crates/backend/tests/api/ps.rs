@@ -597,3 +597,37 @@ async fn the_v2_api_answers_on_the_ps_host() {
         "asleep: no cluster answers"
     );
 }
+
+#[tokio::test]
+async fn withdrawing_with_nothing_to_withdraw_succeeds_as_the_old_system_did() {
+    let app = TestApp::spawn().await;
+    let tokens = erin(&app).await;
+    let done = ok(v2(
+        &app,
+        Method::PUT,
+        "remove_user_org_num_nodes_reqs/icesat2/",
+        Some(access(&tokens)),
+        None,
+    )
+    .await)
+    .await;
+    assert_eq!(
+        done,
+        json!({ "status": "SUCCESS", "msg": "withdrew 0 node request(s) of erin on icesat2" })
+    );
+}
+
+#[tokio::test]
+async fn github_v2_tokens_are_as_short_as_local_ones() {
+    let app = TestApp::spawn().await;
+    let tokens = ok(v2(
+        &app,
+        Method::POST,
+        "org_token_github/",
+        None,
+        Some(json!({ "org_name": "icesat2", "access_token": "demo-pat-bob" })),
+    )
+    .await)
+    .await;
+    assert_eq!(tokens["access_lifetime"], "3600.0");
+}

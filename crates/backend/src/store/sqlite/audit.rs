@@ -39,6 +39,20 @@ pub(super) fn page(
     rows.map(|row| row?.into_entry()).collect()
 }
 
+/// The newest `limit` entries about `cluster`, newest first.
+pub(super) fn of_cluster(
+    conn: &Connection,
+    cluster: &str,
+    limit: u32,
+) -> Result<Vec<AuditEntry>, StoreError> {
+    let mut statement = conn.prepare_cached(
+        "SELECT id, at, actor, action, cluster, parameters, outcome FROM audit_log
+         WHERE cluster = ?1 ORDER BY id DESC LIMIT ?2",
+    )?;
+    let rows = statement.query_map(params![cluster, limit], AuditRow::read)?;
+    rows.map(|row| row?.into_entry()).collect()
+}
+
 /// A row as stored, before its time is checked.
 struct AuditRow {
     id: i64,

@@ -72,6 +72,12 @@ impl ClusterStore for SqliteStore {
             .await
     }
 
+    async fn audit_of(&self, cluster: &str, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        let cluster = cluster.to_owned();
+        self.with_conn(move |conn| audit::of_cluster(conn, &cluster, limit))
+            .await
+    }
+
     async fn put_simulated_stack(&self, stack: &SimulatedStackRow) -> Result<(), StoreError> {
         let stack = stack.clone();
         self.write(move |tx| simulated::put(tx, &stack)).await

@@ -60,3 +60,22 @@ pub(crate) async fn audit_pages_run_newest_first_before_an_exclusive_id(store: &
     assert_eq!(after_newest[0].id, ids[1]);
     assert!(store.audit_page(None, 0).await.unwrap().is_empty());
 }
+
+pub(crate) async fn a_clusters_audit_entries_are_read_newest_first_without_the_others(
+    store: &dyn Store,
+) {
+    for n in 0..6 {
+        let mut e = entry(n);
+        e.cluster = if n % 2 == 0 { "icesat2" } else { "bob" }.into();
+        store.append_audit(&e).await.unwrap();
+    }
+    let mine = store.audit_of("icesat2", 2).await.unwrap();
+    let times: Vec<_> = mine.iter().map(|e| e.at).collect();
+    assert_eq!(
+        times,
+        [T0 + secs(4), T0 + secs(2)],
+        "newest first, at most 2"
+    );
+    assert!(mine.iter().all(|e| e.cluster == "icesat2"));
+    assert!(store.audit_of("nobody", 10).await.unwrap().is_empty());
+}

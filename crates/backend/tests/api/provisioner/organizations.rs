@@ -588,3 +588,47 @@ async fn a_sleeping_organization_that_never_ran_has_a_status_and_no_events() {
     let events = ok(&app, &bob, "/events", json!({ "cluster": "icesat2" })).await;
     assert_eq!(events, json!([]));
 }
+
+#[tokio::test]
+async fn an_organizations_events_tell_its_requests_wakes_and_sleeps_beside_the_stacks() {
+    let app = app_reaped_by_hand().await;
+    let bob = member(&app, "bob");
+    ask(&app, &bob, 2, 15).await;
+    until_running_at(&app, &bob, 2).await;
+    let left = status(&app, &bob, "icesat2").await["seconds_remaining"]
+        .as_u64()
+        .unwrap();
+    app.clock.advance(Duration::from_secs(left));
+    app.state.provisioner.reap().await.unwrap();
+    let events = ok(&app, &bob, "/events", json!({ "cluster": "icesat2" })).await;
+    let own: Vec<(String, String)> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["ResourceType"] == "SlideRule::Organization")
+        .map(|e| {
+            (
+                e["ResourceStatus"].as_str().unwrap().to_owned(),
+                e["ResourceStatusReason"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let statuses: Vec<&str> = own.iter().map(|(s, _)| s.as_str()).collect();
+    assert_eq!(
+        statuses,
+        ["SLEPT", "EXPIRED", "WOKE", "REQUESTED"],
+        "newest first: {own:?}"
+    );
+    assert!(
+        own[3].1.starts_with("bob asked for 2 nodes until "),
+        "{own:?}"
+    );
+    assert_eq!(own[2].1, "woke at 2 nodes for bob");
+    let stack_events = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["ResourceType"] == "AWS::CloudFormation::Stack")
+        .count();
+    assert!(stack_events > 0, "the stack's own events are there too");
+}
