@@ -216,7 +216,7 @@ impl Provisioner {
             .await?;
         events.extend(own.iter().filter_map(organization_event));
         // Stable: a stack's events keep their order among equal times.
-        events.sort_by(|a, b| b.timestamp.cmp(&a.timestamp));
+        events.sort_by_key(|e| std::cmp::Reverse(e.timestamp));
         Ok(events)
     }
 
