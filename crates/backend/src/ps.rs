@@ -157,6 +157,11 @@ async fn issue_for(
     Ok(json_answer(tokens(auth, issued)))
 }
 
+/// The organization's cluster name (checked when it was created).
+fn cluster_of(access: &OrgAccess) -> Result<ClusterName, V2Error> {
+    ClusterName::parse(&access.org.name).map_err(|e| V2Error::bad_request(e.to_string()))
+}
+
 fn not_a_member(user: &str, org: &str) -> V2Error {
     V2Error::new(
         StatusCode::FORBIDDEN,
@@ -268,8 +273,7 @@ async fn org_num_nodes(
     V2Path(org): V2Path<String>,
 ) -> Result<Response, V2Error> {
     let access = member(&state, &claims, &org).await?;
-    let name =
-        ClusterName::parse(&access.org.name).map_err(|e| V2Error::bad_request(e.to_string()))?;
+    let name = cluster_of(&access)?;
     let current_nodes = state.provisioner.cloud.current_nodes(&name).await?;
     Ok(json_answer(OrgNumNodes {
         status: SUCCESS.to_owned(),
@@ -380,8 +384,7 @@ async fn ip_address(
     V2Path(org): V2Path<String>,
 ) -> Result<Response, V2Error> {
     let access = member(&state, &claims, &org).await?;
-    let name =
-        ClusterName::parse(&access.org.name).map_err(|e| V2Error::bad_request(e.to_string()))?;
+    let name = cluster_of(&access)?;
     let stack = state
         .provisioner
         .cloud
@@ -416,8 +419,7 @@ async fn org_config(
         })
     };
     let (min, max) = (bound(&min, "min_nodes")?, bound(&max, "max_nodes")?);
-    let name =
-        ClusterName::parse(&access.org.name).map_err(|e| V2Error::bad_request(e.to_string()))?;
+    let name = cluster_of(&access)?;
     let request = sliderule_protocol::organizations::ConfigureRequest {
         organization: name.clone(),
         min_nodes: Some(min),

@@ -66,6 +66,16 @@ async fn erin(app: &TestApp) -> Value {
     ok(org_token(app, "erin", "demo-password-erin", "icesat2").await).await
 }
 
+/// icesat2's live requests now.
+async fn live_requests(app: &TestApp) -> Vec<sliderule_backend::store::CapacityRow> {
+    let now = sliderule_backend::clock::Clock::now(app.clock.as_ref());
+    app.state
+        .store
+        .capacity_requests("icesat2", now)
+        .await
+        .unwrap()
+}
+
 fn access(tokens: &Value) -> &str {
     tokens["access"].as_str().expect("access")
 }
@@ -330,15 +340,7 @@ async fn bounds_requests_and_the_address_follow_the_client_s_own_sequence() {
     .await)
     .await;
     assert_eq!(put["status"], "QUEUED");
-    let live = app
-        .state
-        .store
-        .capacity_requests(
-            "icesat2",
-            sliderule_backend::clock::Clock::now(app.clock.as_ref()),
-        )
-        .await
-        .unwrap();
+    let live = live_requests(&app).await;
     let exp = payload(token)["exp"].as_i64().unwrap();
     assert!(
         live.iter()
@@ -356,17 +358,7 @@ async fn bounds_requests_and_the_address_follow_the_client_s_own_sequence() {
     .await)
     .await;
     assert_eq!(removed["status"], "SUCCESS");
-    assert!(
-        app.state
-            .store
-            .capacity_requests(
-                "icesat2",
-                sliderule_backend::clock::Clock::now(app.clock.as_ref())
-            )
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(live_requests(&app).await.is_empty());
 }
 
 #[tokio::test]
@@ -429,17 +421,7 @@ async fn malformed_paths_and_values_are_refused_and_change_nothing() {
     let (status, _) =
         failed(v2(&app, Method::GET, "org_num_nodes/icesat2/", None, None).await).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert!(
-        app.state
-            .store
-            .capacity_requests(
-                "icesat2",
-                sliderule_backend::clock::Clock::now(app.clock.as_ref())
-            )
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(live_requests(&app).await.is_empty());
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@ pub mod cluster;
 pub mod cluster_actions;
 pub mod deploy_form;
 pub mod events;
+pub mod form;
 pub mod gate;
 pub mod layout;
 pub mod organization;

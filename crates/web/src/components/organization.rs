@@ -11,6 +11,7 @@ use sliderule_protocol::provisioner::DeployRequest;
 use sliderule_protocol::{NodeCapacity, Ttl};
 
 use super::cluster::{ClusterContext, When};
+use super::form::{SubmitRow, run_form};
 use super::status::ErrorAlert;
 use crate::api::{ApiError, Provisioner};
 use crate::session::use_session;
@@ -155,21 +156,16 @@ fn RequestNodesForm() -> impl IntoView {
             }
         };
         problem.set(None);
-        failed.set(None);
-        sending.set(true);
         let request = DeployRequest::new(cluster.cluster.get_value(), n, t);
-        leptos::task::spawn_local(async move {
-            match provisioner.deploy(&request).await {
-                Ok(status) => {
-                    cluster.status.try_set(Some(status));
-                    cluster.reload();
-                }
-                Err(error) => {
-                    failed.try_set(Some(error));
-                }
-            }
-            sending.try_set(false);
-        });
+        run_form(
+            sending,
+            failed,
+            async move { provisioner.deploy(&request).await },
+            move |status| {
+                cluster.status.try_set(Some(status));
+                cluster.reload();
+            },
+        );
     };
     view! {
         <section class="card" aria-labelledby="request-title">
@@ -204,12 +200,7 @@ fn RequestNodesForm() -> impl IntoView {
                 <p id="request-error" class="field-error" role="alert">
                     {move || problem.get()}
                 </p>
-                <div class="actions">
-                    <button type="submit" class="button button-primary" disabled=move || sending.get()>
-                        "Request nodes"
-                    </button>
-                </div>
-                {move || failed.get().map(|error| view! { <ErrorAlert error/> })}
+                <SubmitRow label="Request nodes" sending failed/>
             </form>
         </section>
     }
@@ -222,28 +213,23 @@ fn WithdrawForm() -> impl IntoView {
     let provisioner = expect_context::<Provisioner>();
     let failed = RwSignal::new(None::<ApiError>);
     let sending = RwSignal::new(false);
-    let withdraw = move |_| {
-        sending.set(true);
-        failed.set(None);
+    let withdraw = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
         let target = cluster.cluster.get_value();
-        leptos::task::spawn_local(async move {
-            match provisioner.destroy(&target).await {
-                Ok(_) => cluster.reload(),
-                Err(error) => {
-                    failed.try_set(Some(error));
-                }
-            }
-            sending.try_set(false);
-        });
+        run_form(
+            sending,
+            failed,
+            async move { provisioner.destroy(&target).await },
+            move |_| cluster.reload(),
+        );
     };
     view! {
         <section class="card" aria-labelledby="withdraw-title">
             <h2 id="withdraw-title">"Withdraw my request"</h2>
             <p>"The cluster shrinks by your share, or goes to sleep if nobody else is asking."</p>
-            <button type="button" class="button" on:click=withdraw disabled=move || sending.get()>
-                "Withdraw my request"
-            </button>
-            {move || failed.get().map(|error| view! { <ErrorAlert error/> })}
+            <form on:submit=withdraw>
+                <SubmitRow label="Withdraw my request" sending failed/>
+            </form>
         </section>
     }
 }
@@ -287,8 +273,6 @@ fn OrganizationAdmin(org: Organization) -> impl IntoView {
             saved.set(Some("Give whole numbers of nodes.".into()));
             return;
         };
-        sending.set(true);
-        failed.set(None);
         saved.set(None);
         let request = ConfigureRequest {
             organization: name.clone(),
@@ -297,21 +281,18 @@ fn OrganizationAdmin(org: Organization) -> impl IntoView {
             version: None,
             admins: None,
         };
-        leptos::task::spawn_local(async move {
-            match provisioner.configure(&request).await {
-                Ok(org) => {
-                    saved.try_set(Some(format!(
-                        "Saved: {} to {} nodes.",
-                        org.min_nodes, org.max_nodes
-                    )));
-                    cluster.reload();
-                }
-                Err(error) => {
-                    failed.try_set(Some(error));
-                }
-            }
-            sending.try_set(false);
-        });
+        run_form(
+            sending,
+            failed,
+            async move { provisioner.configure(&request).await },
+            move |org| {
+                saved.try_set(Some(format!(
+                    "Saved: {} to {} nodes.",
+                    org.min_nodes, org.max_nodes
+                )));
+                cluster.reload();
+            },
+        );
     };
     view! {
         <section class="card" aria-labelledby="bounds-title">
@@ -339,13 +320,8 @@ fn OrganizationAdmin(org: Organization) -> impl IntoView {
                         on:input=move |ev| max.set(event_target_value(&ev))
                     />
                 </div>
-                <div class="actions">
-                    <button type="submit" class="button" disabled=move || sending.get()>
-                        "Save bounds"
-                    </button>
-                    <p class="hint" role="status">{move || saved.get()}</p>
-                </div>
-                {move || failed.get().map(|error| view! { <ErrorAlert error/> })}
+                <SubmitRow label="Save bounds" sending failed/>
+                <p class="hint" role="status">{move || saved.get()}</p>
             </form>
         </section>
         <Members org=org.name/>

@@ -12,6 +12,7 @@ use sliderule_protocol::provisioner::{
 
 use crate::api::{ApiError, Provisioner};
 use crate::components::budget::{BalanceChart, BudgetBanner};
+use crate::components::form::{SubmitRow, run_form};
 use crate::components::gate::SignedInOnly;
 use crate::components::status::{ErrorAlert, Loading};
 use crate::components::title::set_page_title;
@@ -327,44 +328,6 @@ fn ledger_row(line: LedgerLine) -> impl IntoView {
             <td>{line.cluster.unwrap_or_default()}</td>
             <td>{line.note}</td>
         </tr>
-    }
-}
-
-/// Runs a form's request with the form marked as sending: the answer goes to `done`, a
-/// failure is shown under the form.
-fn run_form<T: 'static>(
-    sending: RwSignal<bool>,
-    failed: RwSignal<Option<ApiError>>,
-    call: impl std::future::Future<Output = Result<T, ApiError>> + 'static,
-    done: impl FnOnce(T) + 'static,
-) {
-    failed.set(None);
-    sending.set(true);
-    leptos::task::spawn_local(async move {
-        match call.await {
-            Ok(answer) => done(answer),
-            Err(error) => {
-                failed.try_set(Some(error));
-            }
-        }
-        sending.try_set(false);
-    });
-}
-
-/// A form's submit button (disabled while its request runs) and the request's error.
-#[component]
-fn SubmitRow(
-    label: &'static str,
-    sending: RwSignal<bool>,
-    failed: RwSignal<Option<ApiError>>,
-) -> impl IntoView {
-    view! {
-        <div class="actions">
-            <button type="submit" class="button button-primary" disabled=move || sending.get()>
-                {move || if sending.get() { "Sending…" } else { label }}
-            </button>
-        </div>
-        {move || failed.get().map(|error| view! { <ErrorAlert error/> })}
     }
 }
 
