@@ -425,6 +425,7 @@ async fn org_config(
         min_nodes: Some(min),
         max_nodes: Some(max),
         version: None,
+        is_public: None,
         admins: None,
     };
     let configured = state

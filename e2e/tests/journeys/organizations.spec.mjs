@@ -71,6 +71,18 @@ test('an outsider asks to join, an admin approves, and the new member can ask fo
   await expect(page.getByRole('heading', { level: 1 })).toHaveText(`Cluster ${org}`);
   await expect(area(page, 'Request nodes')).toBeVisible();
 
+  // Owners create organizations from the same page (a new name each run: they are never deleted).
+  const created = `e2e-${Date.now().toString(36)}`;
+  await admin.goto('/organizations');
+  const create = area(admin, 'Create an organization (owners)');
+  await create.getByLabel("Name (also its cluster's)").fill(created);
+  await create.getByLabel('Maximum nodes').fill('2');
+  await create.getByRole('button', { name: 'Create', exact: true }).click();
+  const createdCard = admin.getByTestId('org-card').filter({ hasText: created });
+  await expect(createdCard.getByTestId('org-standing')).toHaveText('You administer this organization.');
+  await expect(createdCard).toContainText('0 to 2, 0 now asked for');
+  await admin.goto(`/clusters/${org}`);
+
   // Put frank back outside, so the journey runs again on the same server.
   await frank.getByRole('button', { name: 'Deactivate frank' }).click();
   await expect(frank).toContainText('deactivated');

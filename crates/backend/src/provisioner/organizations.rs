@@ -397,9 +397,9 @@ impl Provisioner {
             let org = self.existing(name).await?;
             let access = self.standing_in(claims, org.clone()).await?;
             access.must_be_admin("configuring an organization")?;
-            if request.admins.is_some() && !claims.is_owner() {
+            if (request.admins.is_some() || request.is_public.is_some()) && !claims.is_owner() {
                 return Err(ProvisionerError::Forbidden(
-                    "changing an organization's admins is for owners".into(),
+                    "changing an organization's admins or visibility is for owners".into(),
                 ));
             }
             let bounds = self.bounds(
@@ -415,6 +415,9 @@ impl Provisioner {
             if let Some(admins) = &request.admins {
                 next.admins = normalized(admins);
             }
+            if let Some(is_public) = request.is_public {
+                next.is_public = is_public;
+            }
             let Some(stored) = self.store.update_organization(&next).await? else {
                 tokio::task::yield_now().await;
                 continue;
@@ -424,7 +427,8 @@ impl Provisioner {
                 "organization_configure",
                 name,
                 json!({ "min_nodes": stored.min_nodes, "max_nodes": stored.max_nodes,
-                        "version": stored.version, "admins": stored.admins }),
+                        "version": stored.version, "is_public": stored.is_public,
+                        "admins": stored.admins }),
                 Ok(()),
             )
             .await;

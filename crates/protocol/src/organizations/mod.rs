@@ -261,6 +261,9 @@ pub struct ConfigureRequest {
     /// New release (applies when the cluster is next created or updated).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<Version>,
+    /// Whether the cluster is public (owners only; applies when it is next created).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_public: Option<bool>,
     /// New admins, replacing the old list (owners only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub admins: Option<Vec<String>>,

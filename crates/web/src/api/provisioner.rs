@@ -13,8 +13,8 @@ use sliderule_protocol::provisioner::{
 
 use leptos::prelude::WithValue as _;
 use sliderule_protocol::organizations::{
-    ConfigureRequest, Membership, MembershipDecision, MembershipsResponse, Organization,
-    OrganizationRequest, OrganizationsResponse, paths as orgs,
+    ConfigureRequest, CreateOrganizationRequest, Membership, MembershipDecision,
+    MembershipsResponse, Organization, OrganizationRequest, OrganizationsResponse, paths as orgs,
 };
 
 use super::{ApiError, decode, send, url};
@@ -150,6 +150,14 @@ impl Provisioner {
         decision: &MembershipDecision,
     ) -> Result<Membership, ApiError> {
         self.call(path, decision).await
+    }
+
+    /// An owner creates an organization.
+    pub async fn create_organization(
+        &self,
+        request: &CreateOrganizationRequest,
+    ) -> Result<Organization, ApiError> {
+        self.call(orgs::CREATE, request).await
     }
 
     /// An admin's change of an organization's bounds.

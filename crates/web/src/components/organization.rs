@@ -279,6 +279,7 @@ fn OrganizationAdmin(org: Organization) -> impl IntoView {
             min_nodes: Some(min_nodes),
             max_nodes: Some(max_nodes),
             version: None,
+            is_public: None,
             admins: None,
         };
         run_form(

@@ -4,9 +4,13 @@
 
 use leptos::prelude::*;
 use leptos_router::components::A;
-use sliderule_protocol::organizations::{MembershipState, Organization, Standing};
+use sliderule_protocol::ClusterName;
+use sliderule_protocol::organizations::{
+    CreateOrganizationRequest, MembershipState, Organization, Standing,
+};
 
 use crate::api::{ApiError, Provisioner};
+use crate::components::form::{SubmitRow, run_form};
 use crate::components::gate::SignedInOnly;
 use crate::components::status::{ErrorAlert, Loading};
 use crate::components::title::set_page_title;
@@ -48,10 +52,13 @@ fn OrganizationList() -> impl IntoView {
         });
     };
     load();
-    move || {
+    let owner = session.user().is_some_and(|u| u.is_owner());
+    let listing = move || {
         match list.get() {
         None => view! { <Loading what="the organizations"/> }.into_any(),
-        Some(Err(error)) => view! { <ErrorAlert error retry=Callback::new(move |()| load())/> }.into_any(),
+        Some(Err(error)) => {
+            view! { <ErrorAlert error retry=Callback::new(move |()| load())/> }.into_any()
+        }
         Some(Ok(orgs)) if orgs.is_empty() => {
             view! { <p>"There are no organizations yet. Owners create them."</p> }.into_any()
         }
@@ -63,8 +70,102 @@ fn OrganizationList() -> impl IntoView {
                     .collect_view()}
             </ul>
         }
-            .into_any(),
+        .into_any(),
     }
+    };
+    view! {
+        {listing}
+        {owner.then(|| view! { <CreateOrganization created=Callback::new(move |()| load())/> })}
+    }
+}
+
+/// An owner creates an organization (a team's cluster becomes one by taking its name).
+#[component]
+fn CreateOrganization(created: Callback<()>) -> impl IntoView {
+    let provisioner = expect_context::<Provisioner>();
+    let name = RwSignal::new(String::new());
+    let min = RwSignal::new("0".to_owned());
+    let max = RwSignal::new("6".to_owned());
+    let problem = RwSignal::new(None::<String>);
+    let failed = RwSignal::new(None::<ApiError>);
+    let sending = RwSignal::new(false);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let organization = match ClusterName::parse(name.get_untracked().trim()) {
+            Ok(name) => name,
+            Err(error) => {
+                problem.set(Some(error.to_string()));
+                return;
+            }
+        };
+        let (Ok(min_nodes), Ok(max_nodes)) = (
+            min.get_untracked().trim().parse::<u32>(),
+            max.get_untracked().trim().parse::<u32>(),
+        ) else {
+            problem.set(Some("Give whole numbers of nodes.".into()));
+            return;
+        };
+        problem.set(None);
+        let request = CreateOrganizationRequest {
+            organization,
+            min_nodes,
+            max_nodes,
+            version: None,
+            is_public: false,
+            admins: Vec::new(),
+        };
+        run_form(
+            sending,
+            failed,
+            async move { provisioner.create_organization(&request).await },
+            move |_| {
+                name.try_set(String::new());
+                created.run(());
+            },
+        );
+    };
+    view! {
+        <section class="card" aria-labelledby="create-org-title">
+            <h2 id="create-org-title">"Create an organization (owners)"</h2>
+            <form on:submit=submit novalidate>
+                <div class="field">
+                    <label for="create-org-name">"Name (also its cluster's)"</label>
+                    <input
+                        id="create-org-name"
+                        autocomplete="off"
+                        aria-describedby="create-org-error"
+                        prop:value=move || name.get()
+                        on:input=move |ev| name.set(event_target_value(&ev))
+                    />
+                </div>
+                <div class="field-grid">
+                    <div class="field">
+                        <label for="create-org-min">"Minimum nodes"</label>
+                        <input
+                            id="create-org-min"
+                            type="number"
+                            inputmode="numeric"
+                            min="0"
+                            prop:value=move || min.get()
+                            on:input=move |ev| min.set(event_target_value(&ev))
+                        />
+                    </div>
+                    <div class="field">
+                        <label for="create-org-max">"Maximum nodes"</label>
+                        <input
+                            id="create-org-max"
+                            type="number"
+                            inputmode="numeric"
+                            min="0"
+                            prop:value=move || max.get()
+                            on:input=move |ev| max.set(event_target_value(&ev))
+                        />
+                    </div>
+                </div>
+                <p id="create-org-error" class="field-error" role="alert">{move || problem.get()}</p>
+                <SubmitRow label="Create" sending failed/>
+            </form>
+        </section>
     }
 }
 
@@ -96,18 +197,13 @@ fn OrganizationCard(org: Organization, reload: Callback<()>) -> impl IntoView {
     let labelled_by = title_id.clone();
     let may_ask = org.standing == Standing::Outsider && org.membership != MembershipState::Pending;
     let ask = move |_| {
-        sending.set(true);
-        failed.set(None);
         let name = name.clone();
-        leptos::task::spawn_local(async move {
-            match provisioner.request_membership(&name).await {
-                Ok(_) => reload.run(()),
-                Err(error) => {
-                    failed.try_set(Some(error));
-                }
-            }
-            sending.try_set(false);
-        });
+        run_form(
+            sending,
+            failed,
+            async move { provisioner.request_membership(&name).await },
+            move |_| reload.run(()),
+        );
     };
     let cluster_link =
         (org.standing != Standing::Outsider).then(|| format!("/clusters/{}", org.name));

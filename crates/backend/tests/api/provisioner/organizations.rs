@@ -528,15 +528,42 @@ async fn owners_create_organizations_and_nobody_else_does() {
         StatusCode::FORBIDDEN,
         "only owners change admins"
     );
+    let (status_code, _, _) = refused(
+        &app,
+        &carol,
+        "/organizations/configure",
+        json!({ "organization": "atl06", "is_public": true }),
+    )
+    .await;
+    assert_eq!(
+        status_code,
+        StatusCode::FORBIDDEN,
+        "only owners change visibility"
+    );
+    let public = ok(
+        &app,
+        &alice,
+        "/organizations/configure",
+        json!({ "organization": "atl06", "is_public": true }),
+    )
+    .await;
+    assert_eq!(public["is_public"], true);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn requests_racing_through_two_replicas_create_one_stack_with_the_pooled_target() {
+async fn requests_racing_through_two_processes_on_one_sqlite_file_create_one_stack_with_the_pooled_target()
+ {
     let app = app_reaped_by_hand().await;
     let counting = Arc::new(Faulty::new(app.state.provisioner.cloud.clone(), 0));
+    // The second "process" opens the same database file with a connection of its own.
+    let second_store: Arc<dyn sliderule_backend::store::Store> = Arc::new(
+        sliderule_backend::store::SqliteStore::open(&app.data_dir().join("state.db")).unwrap(),
+    );
+    let mut second = replica(&app, counting.clone(), "replica-2");
+    second.store = second_store;
     let replicas = [
         Arc::new(replica(&app, counting.clone(), "replica-1")),
-        Arc::new(replica(&app, counting.clone(), "replica-2")),
+        Arc::new(second),
     ];
     let org = app
         .state
