@@ -68,3 +68,10 @@ CREATE TABLE sign_in_throttle (
 
 -- An organization's history (its requests, wakes, sleeps, bounds) is read by cluster.
 CREATE INDEX audit_log_cluster ON audit_log (cluster, id);
+
+-- Request signatures seen (provisioner.md, "Request signing"): a signature is accepted once,
+-- and remembered past the window in which its timestamp is valid.
+CREATE TABLE used_signatures (
+    signature  TEXT PRIMARY KEY NOT NULL,
+    expires_at INTEGER NOT NULL
+) STRICT;

@@ -79,6 +79,10 @@ pub mod codes {
     // 401 and 403.
     /// A missing, malformed, expired or foreign bearer token; also a PAT GitHub rejects.
     pub const INVALID_TOKEN: &str = "invalid_token";
+    /// 401: an owner's request must be signed here and is not.
+    pub const SIGNATURE_REQUIRED: &str = "signature_required";
+    /// 401: the request's signature is malformed, stale, replayed or does not verify.
+    pub const BAD_SIGNATURE: &str = "bad_signature";
     /// Authenticated, but not allowed: wrong level, foreign cluster, or the user said no.
     pub const ACCESS_DENIED: &str = "access_denied";
 

@@ -240,6 +240,14 @@ pub struct ProvisionerConfig {
     pub reconcile_period_secs: u64,
     /// Deadline given to an adopted orphan stack, minutes from its adoption.
     pub adopt_ttl_mins: u32,
+    /// Refuse owner-level requests that are not signed (provisioner.md, "Request signing").
+    /// Off by default: the 5.7.0 client signs only for the `developer` role. A signature that is
+    /// present is verified either way.
+    pub require_owner_signatures: bool,
+    /// The owners' Ed25519 public keys: JSON `{"<login>": "ssh-ed25519 AAAA… comment"}`,
+    /// re-read when it changes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner_keys_file: Option<PathBuf>,
 }
 
 impl Default for ProvisionerConfig {
@@ -253,6 +261,8 @@ impl Default for ProvisionerConfig {
             destroy_poll_secs: 5,
             reconcile_period_secs: 600,
             adopt_ttl_mins: 60,
+            require_owner_signatures: false,
+            owner_keys_file: None,
         }
     }
 }

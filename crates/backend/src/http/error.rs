@@ -245,6 +245,23 @@ impl From<crate::authenticator::local_accounts::LocalError> for ApiError {
     }
 }
 
+impl From<crate::provisioner::signing::SignatureError> for ApiError {
+    fn from(error: crate::provisioner::signing::SignatureError) -> Self {
+        use crate::provisioner::signing::SignatureError as E;
+        match error {
+            E::Required(_) => Self::BadCredentials {
+                code: codes::SIGNATURE_REQUIRED,
+                description: error.to_string(),
+            },
+            E::Bad(_) => Self::BadCredentials {
+                code: codes::BAD_SIGNATURE,
+                description: error.to_string(),
+            },
+            E::Store(store) => store.into(),
+        }
+    }
+}
+
 /// The authenticator's handlers answer with its own error; the envelope is written here.
 impl IntoResponse for crate::authenticator::error::AuthError {
     fn into_response(self) -> Response {

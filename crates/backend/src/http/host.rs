@@ -59,6 +59,10 @@ impl HostRouting {
     }
 }
 
+/// The request's path before host routing rewrote it, as the client sent it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OriginalPath(pub String);
+
 /// Operational paths answer the same on every host (load balancers probe each name).
 const HOST_INDEPENDENT_PATHS: &[&str] = &["/health", "/ready", "/metrics"];
 
@@ -74,6 +78,9 @@ pub fn route_by_host(routing: Option<&HostRouting>, mut request: Request) -> Req
         HostKind::Cluster(name) => Some(format!("/clusters/{name}")),
         HostKind::Web | HostKind::Login => None,
     };
+    // What the client addressed (`provisioner.DOMAIN/deploy`), which request signatures cover.
+    let original = OriginalPath(request.uri().path().to_owned());
+    request.extensions_mut().insert(original);
     let host_independent = HOST_INDEPENDENT_PATHS.contains(&request.uri().path());
     if let Some(prefix) = prefix
         && !host_independent
@@ -85,7 +92,7 @@ pub fn route_by_host(routing: Option<&HostRouting>, mut request: Request) -> Req
     request
 }
 
-fn request_host(request: &Request) -> Option<String> {
+pub fn request_host(request: &Request) -> Option<String> {
     request
         .headers()
         .get(header::HOST)

@@ -14,6 +14,7 @@ pub mod json_body;
 pub mod metrics;
 pub mod middleware;
 pub mod rate_limit;
+pub mod signatures;
 pub mod spa;
 pub mod v2_error;
 

@@ -21,6 +21,7 @@ pub mod reaper;
 pub mod reconcile;
 mod report;
 mod routes;
+pub mod signing;
 pub mod status;
 
 use std::sync::Arc;
@@ -59,6 +60,14 @@ pub struct Provisioner {
     pub budgets: Option<Arc<Budgets>>,
     /// The largest `max_nodes` an organization may have: the owner limit.
     pub max_org_nodes: u32,
+    /// Owners' request signing: whether it is required, and their keys.
+    pub signing: Arc<Signing>,
+}
+
+/// Owners' request signing (see [`signing`]).
+pub struct Signing {
+    pub required: bool,
+    pub keys: signing::OwnerKeys,
 }
 
 impl Provisioner {
@@ -84,6 +93,10 @@ impl Provisioner {
             public_cluster: config.web.public_cluster.clone(),
             budgets,
             max_org_nodes: config.authenticator.owner_max_nodes,
+            signing: Arc::new(Signing {
+                required: settings.require_owner_signatures,
+                keys: signing::OwnerKeys::new(settings.owner_keys_file.clone()),
+            }),
         }
     }
 }

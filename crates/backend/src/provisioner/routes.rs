@@ -44,6 +44,11 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route(orgs::MEMBERSHIP_APPROVE, post(org::approve))
         .route(orgs::MEMBERSHIP_DENY, post(org::deny))
         .route(orgs::MEMBERSHIP_DEACTIVATE, post(org::deactivate))
+        // Signatures are checked on matched routes only, after CORS answered preflights.
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::http::signatures::check,
+        ))
         // The web client calls every endpoint from its own origin.
         .layer(cors::web_client(state));
     let mut router = Router::new().nest(MOUNT, api);

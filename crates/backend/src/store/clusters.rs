@@ -169,6 +169,14 @@ pub trait ClusterStore: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<AuditEntry>, StoreError>;
 
+    /// Records a request signature's first use; false if it was used before (a replay). It
+    /// is remembered until `until`.
+    async fn first_use_of_signature(
+        &self,
+        signature: &super::TokenHash,
+        until: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+
     /// The newest `limit` entries about `cluster`, newest first.
     async fn audit_of(&self, cluster: &str, limit: u32) -> Result<Vec<AuditEntry>, StoreError>;
 

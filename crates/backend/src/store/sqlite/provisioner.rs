@@ -72,6 +72,22 @@ impl ClusterStore for SqliteStore {
             .await
     }
 
+    async fn first_use_of_signature(
+        &self,
+        signature: &crate::store::TokenHash,
+        until: time::OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let signature = signature.as_str().to_owned();
+        self.write(move |tx| {
+            let inserted = tx.execute(
+                "INSERT OR IGNORE INTO used_signatures (signature, expires_at) VALUES (?1, ?2)",
+                rusqlite::params![signature, super::millis(until)],
+            )?;
+            Ok(inserted > 0)
+        })
+        .await
+    }
+
     async fn audit_of(&self, cluster: &str, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
         let cluster = cluster.to_owned();
         self.with_conn(move |conn| audit::of_cluster(conn, &cluster, limit))

@@ -72,6 +72,10 @@ pub(super) fn purge(
         params![now, duration_ms(client_unused_for)],
     )?;
     deleted += tx.execute(
+        "DELETE FROM used_signatures WHERE expires_at < ?1",
+        params![now],
+    )?;
+    deleted += tx.execute(
         "DELETE FROM capacity_requests WHERE expires_at <= ?1",
         params![now],
     )?;

@@ -73,6 +73,7 @@ suite_on_memory!(
     audit_entries_get_increasing_ids_and_round_trip,
     audit_pages_run_newest_first_before_an_exclusive_id,
     a_clusters_audit_entries_are_read_newest_first_without_the_others,
+    a_request_signature_is_accepted_once,
     a_new_current_stack_replaces_the_clusters_previous_one,
     putting_a_stack_again_replaces_its_state,
     opening_a_budget_writes_its_opening_balance_once,

@@ -79,3 +79,26 @@ pub(crate) async fn a_clusters_audit_entries_are_read_newest_first_without_the_o
     assert!(mine.iter().all(|e| e.cluster == "icesat2"));
     assert!(store.audit_of("nobody", 10).await.unwrap().is_empty());
 }
+
+pub(crate) async fn a_request_signature_is_accepted_once(store: &dyn Store) {
+    let signature = TokenHash::of("c2lnbmF0dXJl");
+    assert!(
+        store
+            .first_use_of_signature(&signature, T0 + secs(120))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .first_use_of_signature(&signature, T0 + secs(120))
+            .await
+            .unwrap()
+    );
+    let other = TokenHash::of("b3RoZXI=");
+    assert!(
+        store
+            .first_use_of_signature(&other, T0 + secs(120))
+            .await
+            .unwrap()
+    );
+}

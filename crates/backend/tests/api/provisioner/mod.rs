@@ -10,4 +10,5 @@ mod organizations;
 mod reaper;
 mod reports;
 mod scheduled;
+mod signing;
 pub mod support;

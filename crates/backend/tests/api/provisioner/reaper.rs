@@ -34,6 +34,7 @@ pub(super) fn replica(app: &TestApp, cloud: Arc<dyn Cloud>, instance: &str) -> P
         public_cluster: None,
         budgets: p.budgets.clone(),
         max_org_nodes: p.max_org_nodes,
+        signing: p.signing.clone(),
     }
 }
 
