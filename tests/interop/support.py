@@ -177,9 +177,10 @@ def stop(process: subprocess.Popen) -> None:
 
 
 @contextlib.contextmanager
-def running_backend(prefix: str, cloud_delay_secs: str):
+def running_backend(prefix: str, cloud_delay_secs: str, extra_args: tuple = ()):
     """A demo backend over TLS on a free port, its simulated cloud stepping every
-    `cloud_delay_secs`, with the test domain resolving to it; yields a `Backend`."""
+    `cloud_delay_secs` (and `extra_args` on its command line), with the test domain resolving to
+    it; yields a `Backend`."""
     with tempfile.TemporaryDirectory(prefix=prefix) as scratch:
         scratch = Path(scratch)
         data, dist = scratch / "data", scratch / "dist"
@@ -194,7 +195,7 @@ def running_backend(prefix: str, cloud_delay_secs: str):
         process = subprocess.Popen(
             [backend_binary(), "demo", "--bind", f"127.0.0.1:{port}", "--data-dir", data,
              "--dist", dist, "--domain", f"{DOMAIN_NAME}:{port}", "--tls-cert", cert,
-             "--tls-key", key, "--cloud-delay", cloud_delay_secs],
+             "--tls-key", key, "--cloud-delay", cloud_delay_secs, *extra_args],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
         )
         lines: queue.Queue = queue.Queue()
