@@ -11,6 +11,7 @@
 // a threshold).
 // The base URLs are in E2E_BASE_URL and E2E_MOTO_URL for code that needs them outside `page`.
 import { defineConfig } from '@playwright/test';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -42,6 +43,13 @@ if (withMoto) {
   process.env.E2E_MOTO_AWS_PORT ??= String(await freePort());
   process.env.E2E_MOTO_DATA_DIR ??= path.join(tmpdir(), `sliderule-e2e-moto-${runId}`);
 }
+// A third demo requires owners to sign their requests (tests/signed/); its keys file is written by
+// the journey, which registers the browser's key as an operator would.
+process.env.E2E_SIGNED_PORT ??= String(await freePort());
+process.env.E2E_SIGNED_DIR ??= path.join(tmpdir(), `sliderule-e2e-signed-${runId}`);
+const signedDir = process.env.E2E_SIGNED_DIR;
+process.env.E2E_SIGNED_KEYS = path.join(signedDir, 'owner-keys.json');
+process.env.E2E_SIGNED_URL = `http://127.0.0.1:${process.env.E2E_SIGNED_PORT}`;
 const port = process.env.E2E_PORT;
 const baseURL = `http://127.0.0.1:${port}`;
 process.env.E2E_BASE_URL = baseURL;
@@ -70,6 +78,22 @@ const demoServer = {
   stderr: 'pipe',
   // Many sign-ins in a short run, all from 127.0.0.1: lift the sign-in rate limit's burst.
   env: { RUST_LOG: 'warn', SLIDERULE_AUTHENTICATOR__RATE_LIMIT_BURST: '1000' },
+};
+
+mkdirSync(signedDir, { recursive: true });
+const signedConfig = path.join(signedDir, 'backend.toml');
+writeFileSync(signedConfig, `[provisioner]\nrequire_owner_signatures = true\nowner_keys_file = ${JSON.stringify(process.env.E2E_SIGNED_KEYS)}\n`);
+writeFileSync(process.env.E2E_SIGNED_KEYS, '{}');
+const signedServer = {
+  ...demoServer,
+  command: [
+    JSON.stringify(backend), 'demo',
+    '--bind', `127.0.0.1:${process.env.E2E_SIGNED_PORT}`,
+    '--data-dir', JSON.stringify(path.join(signedDir, 'data')),
+    '--dist', JSON.stringify(path.join(root, 'dist')),
+    '--config', JSON.stringify(signedConfig),
+  ].join(' '),
+  url: `${process.env.E2E_SIGNED_URL}/health`,
 };
 
 const motoServer = withMoto && {
@@ -108,9 +132,10 @@ export default defineConfig({
   projects: [
     {
       name: 'demo',
-      testIgnore: ['moto/**'],
+      testIgnore: ['moto/**', 'signed/**'],
       use: { ...use, baseURL },
     },
+    { name: 'signed', testMatch: ['signed/**/*.spec.mjs'], use: { ...use, baseURL: process.env.E2E_SIGNED_URL } },
     ...(withMoto
       ? [{ name: 'moto', testMatch: ['moto/**/*.spec.mjs'], use: { ...use, baseURL: motoURL } }]
       : []),
@@ -119,5 +144,5 @@ export default defineConfig({
       ? [{ name: 'bench', testDir: './bench', testMatch: ['*.bench.mjs'], use: { ...use, baseURL } }]
       : []),
   ],
-  webServer: [demoServer, ...(withMoto ? [motoServer] : [])],
+  webServer: [demoServer, signedServer, ...(withMoto ? [motoServer] : [])],
 });

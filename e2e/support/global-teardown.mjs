@@ -3,7 +3,7 @@ import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
 export default async function globalTeardown() {
-  for (const name of ['E2E_DATA_DIR', 'E2E_MOTO_DATA_DIR']) {
+  for (const name of ['E2E_DATA_DIR', 'E2E_MOTO_DATA_DIR', 'E2E_SIGNED_DIR']) {
     const dir = process.env[name];
     // Only what the config created (sliderule-e2e-… under the temporary directory), never a given path.
     if (dir && dir.startsWith(tmpdir()) && /sliderule-e2e-/.test(dir)) {

@@ -21,4 +21,8 @@ pub struct WebConfig {
     pub public_cluster: Option<String>,
     /// Clusters are reachable at `<cluster>.<domain>`.
     pub domain: String,
+    /// Owners' provisioner requests must be signed (the web client then signs them with its
+    /// key); absent means false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub owner_signatures: bool,
 }

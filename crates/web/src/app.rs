@@ -42,7 +42,11 @@ pub fn App() -> impl IntoView {
 fn Routed(config: WebConfig) -> impl IntoView {
     let session = Session::start(&config);
     provide_context(session);
-    provide_context(Provisioner::new(config.provisioner_url.clone(), session));
+    provide_context(Provisioner::new(
+        config.provisioner_url.clone(),
+        session,
+        config.owner_signatures,
+    ));
     provide_context(config);
     view! {
         <Router>

@@ -23,7 +23,17 @@ pub fn web_client(state: &AppState) -> CorsLayer {
     CorsLayer::new()
         .allow_origin(AllowOrigin::list(origins))
         .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
-        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            header::AUTHORIZATION,
+            // Owners' request signatures (provisioner.md, "Request signing").
+            header::HeaderName::from_static(
+                sliderule_protocol::provisioner::signing::TIMESTAMP_HEADER,
+            ),
+            header::HeaderName::from_static(
+                sliderule_protocol::provisioner::signing::SIGNATURE_HEADER,
+            ),
+        ])
         .max_age(Duration::from_secs(300))
 }
 

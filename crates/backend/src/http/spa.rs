@@ -58,6 +58,7 @@ pub async fn web_config(State(state): State<AppState>) -> Response {
         client_id: state.config.web_client_id(),
         public_cluster: state.config.web.public_cluster.clone(),
         domain: urls.domain.clone(),
+        owner_signatures: state.config.provisioner.require_owner_signatures,
     };
     let mut response = Json(body).into_response();
     response

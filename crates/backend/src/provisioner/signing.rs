@@ -16,25 +16,22 @@ use std::time::SystemTime;
 
 use aws_lc_rs::signature::{ED25519, UnparsedPublicKey};
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE};
+use base64::engine::general_purpose::STANDARD;
+pub use sliderule_protocol::provisioner::signing::{
+    SIGNATURE_HEADER, TIMESTAMP_HEADER, WINDOW_SECS, canonical,
+};
 use time::OffsetDateTime;
 
 use crate::store::{StoreError, TokenHash};
-
-/// The header carrying the signing time, unix seconds.
-pub const TIMESTAMP_HEADER: &str = "x-sliderule-timestamp";
-/// The header carrying the signature, standard base64.
-pub const SIGNATURE_HEADER: &str = "x-sliderule-signature";
-/// How far a signing time may be from now, either way.
-pub const WINDOW_SECS: i64 = 60;
 
 /// Why a request's signature was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum SignatureError {
     /// An owner's request without one, where one is required: 401 `signature_required`.
     #[error(
-        "owner requests must be signed here: put your key in ~/.sliderule_key (ssh-keygen -t ed25519), \
-         ask an operator to register its public key for {0}, and sign the request"
+        "owner requests must be signed here: with the Python client, make a key at ~/.sliderule_key \
+         (ssh-keygen -t ed25519); in the web client, create one on the Account page; then ask an \
+         operator to register its public key for {0}"
     )]
     Required(String),
     /// Present but not good: 401 `bad_signature`, saying why.
@@ -46,12 +43,6 @@ pub enum SignatureError {
 
 fn bad(why: impl Into<String>) -> SignatureError {
     SignatureError::Bad(why.into())
-}
-
-/// The string a signature covers.
-pub fn canonical(host: &str, path: &str, timestamp: &str, body: &[u8]) -> String {
-    let target = URL_SAFE.encode(format!("{host}{path}"));
-    format!("{target}:{timestamp}:{}", URL_SAFE.encode(body))
 }
 
 /// The 32-byte Ed25519 key of an OpenSSH public key line (`ssh-ed25519 <base64> [comment]`).
@@ -212,16 +203,6 @@ mod tests {
             blob.extend_from_slice(part);
         }
         format!("ssh-ed25519 {} alice@laptop", STANDARD.encode(blob))
-    }
-
-    #[test]
-    fn the_canonical_string_is_the_clients_padded_base64url_of_host_path_and_body() {
-        // As the 5.x client computes it: urlsafe_b64encode keeps the '=' padding.
-        assert_eq!(
-            canonical("provisioner.sliderule.test", "/info", "1700000000", b"{}"),
-            "cHJvdmlzaW9uZXIuc2xpZGVydWxlLnRlc3QvaW5mbw==:1700000000:e30="
-        );
-        assert!(canonical("h", "/p", "1", b"").ends_with(":1:"));
     }
 
     #[test]

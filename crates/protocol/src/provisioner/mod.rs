@@ -9,6 +9,7 @@ pub mod events;
 pub mod info;
 pub mod report;
 pub mod requests;
+pub mod signing;
 pub mod status;
 
 pub use budget::{

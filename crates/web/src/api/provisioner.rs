@@ -4,34 +4,82 @@
 use gloo_net::http::Request;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sliderule_protocol::ClusterName;
 use sliderule_protocol::provisioner::{
     AdjustRequest, Budget, BudgetRequest, BudgetsResponse, ClusterReport, ClusterRequest,
     ClusterStatus, DeployRequest, DestroyResponse, ExtendRequest, InfoResponse, SettingsRequest,
     StackEvent, paths,
 };
+use sliderule_protocol::{ClusterName, codes};
 
-use leptos::prelude::WithValue as _;
+use leptos::prelude::{GetValue as _, SetValue as _, WithValue as _};
 use sliderule_protocol::organizations::{
     ConfigureRequest, CreateOrganizationRequest, Membership, MembershipDecision,
     MembershipsResponse, Organization, OrganizationRequest, OrganizationsResponse, paths as orgs,
 };
 
+use sliderule_protocol::provisioner::signing::{SIGNATURE_HEADER, TIMESTAMP_HEADER, canonical};
+
 use super::{ApiError, decode, send, url};
 use crate::session::Session;
+use crate::session::signing::{self, SigningKey};
 
 /// The provisioner at one base URL, called on behalf of the session.
 #[derive(Clone, Copy)]
 pub struct Provisioner {
     base: leptos::prelude::StoredValue<String>,
     session: Session,
+    /// Whether owners' requests must be signed (`config.json`): only then does this browser sign.
+    sign: bool,
+    /// This browser's signing key for owners' requests: looked up once, then kept.
+    key: leptos::prelude::StoredValue<Option<Option<SigningKey>>, leptos::prelude::LocalStorage>,
 }
 
 impl Provisioner {
-    pub fn new(base: String, session: Session) -> Self {
+    pub fn new(base: String, session: Session, sign: bool) -> Self {
         Self {
             base: leptos::prelude::StoredValue::new(base),
             session,
+            sign,
+            key: leptos::prelude::StoredValue::new_local(None),
+        }
+    }
+
+    /// This browser's signing key, if it has one (looked up in IndexedDB once).
+    pub async fn signing_key(&self) -> Option<SigningKey> {
+        if let Some(known) = self.key.get_value() {
+            return known;
+        }
+        let loaded = signing::load().await.ok().flatten();
+        self.key.set_value(Some(loaded.clone()));
+        loaded
+    }
+
+    /// Makes this browser's signing key; owners' requests are signed with it from now on.
+    pub async fn create_signing_key(&self) -> Result<SigningKey, String> {
+        let key = signing::create().await?;
+        self.key.set_value(Some(Some(key.clone())));
+        Ok(key)
+    }
+
+    /// The signature headers of an owner's request to `target` with `body`, when the service
+    /// wants them and this browser has a key; none otherwise.
+    async fn signature(&self, target: &str, body: &str) -> Vec<(&'static str, String)> {
+        // Only where the service asks for it: a key not registered yet must not spoil the
+        // requests of a service that verifies every signature it gets.
+        if !self.sign || !self.session.user().is_some_and(|u| u.is_owner()) {
+            return Vec::new();
+        }
+        let Some(key) = self.signing_key().await else {
+            return Vec::new();
+        };
+        let Ok(url) = web_sys::Url::new(target) else {
+            return Vec::new();
+        };
+        let timestamp = crate::time::now_secs().to_string();
+        let message = canonical(&url.host(), &url.pathname(), &timestamp, body.as_bytes());
+        match key.sign(&message).await {
+            Ok(signature) => vec![(TIMESTAMP_HEADER, timestamp), (SIGNATURE_HEADER, signature)],
+            Err(_) => Vec::new(),
         }
     }
 
@@ -171,15 +219,28 @@ impl Provisioner {
         body: &B,
     ) -> Result<T, ApiError> {
         let target = self.base.with_value(|base| url(base, path));
+        // Signed over the exact bytes sent.
+        let body = serde_json::to_string(body).map_err(|e| ApiError::Unexpected(e.to_string()))?;
         let token = self.session.access_token().await?;
-        let response = send(request(&target, &token, body)?).await?;
+        let signature = self.signature(&target, &body).await;
+        let response = send(request(&target, &token, &body, &signature)?).await?;
         if response.status() != 401 {
             return decode(response).await;
+        }
+        // A refused signature is not a stale token: say why rather than refresh.
+        let refused = super::error_of(response).await;
+        if matches!(
+            refused.code(),
+            Some(codes::SIGNATURE_REQUIRED | codes::BAD_SIGNATURE)
+        ) {
+            return Err(refused);
         }
         // The token may have been revoked or the keys rotated under it: one fresh token, once.
         self.session.refresh().await?;
         let token = self.session.access_token().await?;
-        let response = send(request(&target, &token, body)?).await?;
+        // A signature is used once: a retry signs again.
+        let signature = self.signature(&target, &body).await;
+        let response = send(request(&target, &token, &body, &signature)?).await?;
         if response.status() == 401 {
             self.session.end();
             return Err(ApiError::SessionEnded);
@@ -188,9 +249,19 @@ impl Provisioner {
     }
 }
 
-fn request<B: Serialize>(url: &str, token: &str, body: &B) -> Result<Request, ApiError> {
-    Request::post(url)
+fn request(
+    url: &str,
+    token: &str,
+    body: &str,
+    signature: &[(&'static str, String)],
+) -> Result<Request, ApiError> {
+    let mut builder = Request::post(url)
         .header("Authorization", &format!("Bearer {token}"))
-        .json(body)
+        .header("Content-Type", "application/json");
+    for (name, value) in signature {
+        builder = builder.header(name, value);
+    }
+    builder
+        .body(body.to_owned())
         .map_err(|e| ApiError::Unexpected(e.to_string()))
 }

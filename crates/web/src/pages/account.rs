@@ -106,8 +106,63 @@ fn AccountDetails() -> impl IntoView {
             _ => None,
         }}
         {move || user().filter(|u| u.claims.is_local()).map(|_| view! { <ChangePassword/> })}
+        {move || user().filter(|u| u.is_owner()).map(|_| view! { <RequestSigning/> })}
         <CopyToken/>
         <SignOut/>
+    }
+}
+
+/// Owners' request signing: this browser's Ed25519 key (non-extractable, kept in IndexedDB)
+/// and its public key line for an operator to register.
+#[component]
+fn RequestSigning() -> impl IntoView {
+    let provisioner = expect_context::<Provisioner>();
+    let line = RwSignal::new(None::<String>);
+    let failed = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    leptos::task::spawn_local(async move {
+        if let Some(key) = provisioner.signing_key().await {
+            line.try_set(Some(key.public_line));
+        }
+    });
+    let create = move |_| {
+        busy.set(true);
+        failed.set(None);
+        leptos::task::spawn_local(async move {
+            match provisioner.create_signing_key().await {
+                Ok(key) => {
+                    line.try_set(Some(key.public_line));
+                }
+                Err(why) => {
+                    failed.try_set(Some(why));
+                }
+            }
+            busy.try_set(false);
+        });
+    };
+    view! {
+        <section class="card" aria-labelledby="signing-title">
+            <h2 id="signing-title">"Request signing"</h2>
+            <p>
+                "Where the service requires it, owners' requests are signed with a key that this "
+                "browser keeps and never reveals. Give its public key line to an operator, who "
+                "registers it under your login."
+            </p>
+            {move || match line.get() {
+                Some(line) => view! {
+                    <p>"This browser's public key:"</p>
+                    <pre class="key-line" data-testid="signing-key">{line}</pre>
+                }
+                .into_any(),
+                None => view! {
+                    <button type="button" class="button" on:click=create disabled=move || busy.get()>
+                        "Create a signing key"
+                    </button>
+                }
+                .into_any(),
+            }}
+            {move || failed.get().map(|why| view! { <p class="field-error" role="alert">{why}</p> })}
+        </section>
     }
 }
 

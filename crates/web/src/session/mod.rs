@@ -10,6 +10,7 @@
 
 pub mod jwt;
 pub mod pkce;
+pub mod signing;
 pub mod storage;
 
 use std::sync::Arc;

@@ -268,3 +268,36 @@ async fn a_new_key_in_the_file_is_used_without_a_restart() {
         StatusCode::UNAUTHORIZED
     );
 }
+
+#[tokio::test]
+async fn the_web_client_is_told_to_sign_and_may_send_the_signature_headers() {
+    let alice = Key::new();
+    let (app, _dir) = app_with_keys(&alice, true).await;
+    let config: Value = app.get("/config.json").await.json().await.unwrap();
+    assert_eq!(config["owner_signatures"], true);
+    let origin = app.address.clone();
+    let preflight = app
+        .client
+        .request(
+            reqwest::Method::OPTIONS,
+            app.url("/provisioner/report/clusters"),
+        )
+        .header("Origin", &origin)
+        .header("Access-Control-Request-Method", "POST")
+        .header(
+            "Access-Control-Request-Headers",
+            "authorization,content-type,x-sliderule-timestamp,x-sliderule-signature",
+        )
+        .send()
+        .await
+        .unwrap();
+    let allowed = preflight
+        .headers()
+        .get("access-control-allow-headers")
+        .map(|v| v.to_str().unwrap().to_ascii_lowercase())
+        .unwrap_or_default();
+    assert!(
+        allowed.contains("x-sliderule-signature") && allowed.contains("x-sliderule-timestamp"),
+        "{allowed}"
+    );
+}
