@@ -17,6 +17,7 @@ pub mod http;
 pub mod jobs;
 pub mod keys;
 pub mod lambda;
+pub mod notifications;
 pub mod organizations;
 pub mod provisioner;
 pub mod ps;

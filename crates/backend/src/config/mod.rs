@@ -77,6 +77,8 @@ pub struct Config {
     pub organizations: OrganizationsConfig,
     #[serde(default)]
     pub accounts: AccountsConfig,
+    #[serde(default)]
+    pub notifications: NotificationsConfig,
 }
 
 fn default_mode() -> Mode {
@@ -429,6 +431,18 @@ pub struct AccountsConfig {
     pub self_signup: Option<bool>,
 }
 
+/// E-mail notifications (provisioner.md, "E-mail notifications").
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotificationsConfig {
+    /// On in demo mode (the outbox), off in serve mode unless set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// Every notification also goes here (the operators' address).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alert_email: Option<String>,
+}
+
 /// Knobs of demo mode only.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -476,6 +490,13 @@ impl Config {
     /// Whether budgets are kept: configured, or on in demo mode only.
     pub fn budgets_enabled(&self) -> bool {
         self.budgets.enabled.unwrap_or(self.mode == Mode::Demo)
+    }
+
+    /// Whether notifications are written: configured, or on in demo mode only.
+    pub fn notifications_enabled(&self) -> bool {
+        self.notifications
+            .enabled
+            .unwrap_or(self.mode == Mode::Demo)
     }
 
     /// Whether people may sign themselves up for a local account.

@@ -52,6 +52,9 @@ impl Provisioner {
         if let Err(error) = self.store.append_audit(&entry).await {
             tracing::error!(%error, actor, action, %cluster, "could not write the audit log");
         }
+        if let Some(notifier) = &self.notifier {
+            notifier.on_audit(&entry).await;
+        }
     }
 
     pub async fn audit_page(&self, request: &AuditRequest) -> Result<AuditPage, ProvisionerError> {

@@ -59,6 +59,22 @@ pub async fn budget_settings(
     ))
 }
 
+/// `/outbox` (owners): the notifications sent, newest first; 404 when they are off.
+pub async fn outbox(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<sliderule_protocol::provisioner::OutboxResponse>, ApiError> {
+    caller.must_be_owner("the outbox")?;
+    let notifier = state
+        .provisioner
+        .notifier
+        .as_ref()
+        .ok_or_else(|| ApiError::not_found("notifications are not enabled on this service"))?;
+    Ok(Json(sliderule_protocol::provisioner::OutboxResponse {
+        messages: notifier.outbox(),
+    }))
+}
+
 pub async fn deploy(
     State(state): State<AppState>,
     caller: Caller,

@@ -62,6 +62,8 @@ pub struct Provisioner {
     pub max_org_nodes: u32,
     /// Owners' request signing: whether it is required, and their keys.
     pub signing: Arc<Signing>,
+    /// Notifications of what the audit log records, when they are on.
+    pub notifier: Option<Arc<crate::notifications::Notifier>>,
 }
 
 /// Owners' request signing (see [`signing`]).
@@ -79,6 +81,14 @@ impl Provisioner {
         budgets: Option<Arc<Budgets>>,
     ) -> Self {
         let settings = &config.provisioner;
+        let notifier = config.notifications_enabled().then(|| {
+            // The demo's operators get an address of their own.
+            let alert = config.notifications.alert_email.clone().or_else(|| {
+                (config.mode == crate::config::Mode::Demo)
+                    .then(|| "operators@example.org".to_owned())
+            });
+            Arc::new(crate::notifications::Notifier::new(store.clone(), alert))
+        });
         Self {
             cloud,
             store,
@@ -97,6 +107,7 @@ impl Provisioner {
                 required: settings.require_owner_signatures,
                 keys: signing::OwnerKeys::new(settings.owner_keys_file.clone()),
             }),
+            notifier,
         }
     }
 }

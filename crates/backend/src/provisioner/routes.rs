@@ -35,6 +35,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route(paths::BUDGET, post(handlers::budget))
         .route(paths::BUDGET_ADJUST, post(handlers::budget_adjust))
         .route(paths::BUDGET_SETTINGS, post(handlers::budget_settings))
+        .route(paths::OUTBOX, post(handlers::outbox))
         .route(orgs::ORGANIZATIONS, post(org::list))
         .route(orgs::ORGANIZATION, post(org::show))
         .route(orgs::CREATE, post(org::create))

@@ -7,6 +7,7 @@ pub mod budget;
 pub mod discovery_status;
 pub mod events;
 pub mod info;
+pub mod outbox;
 pub mod report;
 pub mod requests;
 pub mod signing;
@@ -19,6 +20,7 @@ pub use budget::{
 pub use discovery_status::{DiscoveryStatus, DiscoveryStatusRequest, ServerVersion, SourceVersion};
 pub use events::StackEvent;
 pub use info::InfoResponse;
+pub use outbox::{OutboxMessage, OutboxResponse};
 pub use report::{ClusterReport, ClusterSummary, ReportResponse};
 pub use requests::{BranchRequest, ClusterRequest, DeployRequest, ExtendRequest};
 pub use status::{ClusterState, ClusterStatus, DestroyResponse, StackInfo, StackStatus};
@@ -51,4 +53,6 @@ pub mod paths {
     pub const TEST: &str = "/test";
     /// The latest test summary.
     pub const REPORT_TESTS: &str = "/report/tests";
+    /// The notifications sent (owners).
+    pub const OUTBOX: &str = "/outbox";
 }

@@ -35,6 +35,7 @@ pub(super) fn replica(app: &TestApp, cloud: Arc<dyn Cloud>, instance: &str) -> P
         budgets: p.budgets.clone(),
         max_org_nodes: p.max_org_nodes,
         signing: p.signing.clone(),
+        notifier: p.notifier.clone(),
     }
 }
 

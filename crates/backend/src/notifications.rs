@@ -1,0 +1,204 @@
+//! E-mail notifications (provisioner.md, "E-mail notifications"): what happened to a cluster or a
+//! membership, told to the person concerned (when their address is known) and to
+//! `notifications.alert_email`. Driven by the audit log: every audited change passes
+//! [`Notifier::on_audit`], which picks the ones worth a message — a deploy, a destroy at the
+//! deadline or for an exhausted budget, the 10 % budget warning, a membership decision.
+//!
+//! Sending never fails or slows a request: a message goes to the outbox (the newest
+//! [`OUTBOX_SIZE`], which owners read at `/provisioner/outbox`) and the log. Amazon SES
+//! delivery plugs in behind the outbox.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use prometheus_client::metrics::counter::Counter;
+use sliderule_protocol::provisioner::OutboxMessage;
+
+use crate::store::{AuditEntry, Store};
+
+/// Messages the outbox keeps.
+pub const OUTBOX_SIZE: usize = 200;
+
+/// The notifications of this process.
+pub struct Notifier {
+    store: Arc<dyn Store>,
+    alert_email: Option<String>,
+    outbox: Mutex<VecDeque<OutboxMessage>>,
+    /// Messages written, for `/metrics`.
+    pub sent: Counter,
+}
+
+impl Notifier {
+    pub fn new(store: Arc<dyn Store>, alert_email: Option<String>) -> Self {
+        Self {
+            store,
+            alert_email,
+            outbox: Mutex::new(VecDeque::new()),
+            sent: Counter::default(),
+        }
+    }
+
+    /// The message an audited change is worth, if any, sent.
+    pub async fn on_audit(&self, entry: &AuditEntry) {
+        let Some(draft) = draft(entry) else {
+            return;
+        };
+        let mut to: Vec<String> = self.alert_email.iter().cloned().collect();
+        if let Some(person) = &draft.person
+            && let Some(address) = self.address_of(person).await
+            && !to.contains(&address)
+        {
+            to.push(address);
+        }
+        if to.is_empty() {
+            return;
+        }
+        let message = OutboxMessage {
+            at: entry.at,
+            to,
+            subject: draft.subject,
+            body: draft.body,
+        };
+        tracing::info!(to = ?message.to, subject = %message.subject, "notification");
+        let mut outbox = self.outbox.lock().unwrap_or_else(|p| p.into_inner());
+        if outbox.len() == OUTBOX_SIZE {
+            outbox.pop_back();
+        }
+        outbox.push_front(message);
+        self.sent.inc();
+    }
+
+    /// The outbox, newest first.
+    pub fn outbox(&self) -> Vec<OutboxMessage> {
+        let outbox = self.outbox.lock().unwrap_or_else(|p| p.into_inner());
+        outbox.iter().cloned().collect()
+    }
+
+    /// A person's address: a local account's e-mail (GitHub logins have none we know).
+    async fn address_of(&self, person: &str) -> Option<String> {
+        match self.store.account(&person.to_ascii_lowercase()).await {
+            Ok(account) => account.and_then(|a| a.email),
+            Err(error) => {
+                tracing::warn!(%error, "cannot read a local account's address for a notification");
+                None
+            }
+        }
+    }
+}
+
+/// A message before its addresses are known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Draft {
+    subject: String,
+    body: String,
+    /// Whom it concerns, besides the alert address.
+    person: Option<String>,
+}
+
+fn draft(entry: &AuditEntry) -> Option<Draft> {
+    if entry.outcome != "ok" {
+        return None;
+    }
+    let p: serde_json::Value = serde_json::from_str(&entry.parameters).unwrap_or_default();
+    let cluster = &entry.cluster;
+    let actor = &entry.actor;
+    let (subject, body, person) = match (entry.action.as_str(), actor.as_str()) {
+        ("deploy", _) => (
+            format!("SlideRule cluster deployed ({cluster}/{actor})"),
+            format!(
+                "{actor} deployed {cluster} with {} nodes, version {}, until {}.",
+                p["node_capacity"],
+                p["version"].as_str().unwrap_or("latest"),
+                p["deadline"].as_str().unwrap_or("its deadline")
+            ),
+            Some(actor.clone()),
+        ),
+        ("wake", _) => (
+            format!("SlideRule cluster woke ({cluster})"),
+            format!("{cluster} woke at {} nodes for {actor}.", p["nodes"]),
+            Some(actor.clone()),
+        ),
+        ("reap", _) => (
+            format!("SlideRule cluster destroyed at its deadline ({cluster})"),
+            format!("{cluster} reached its time to live and is being destroyed."),
+            None,
+        ),
+        ("destroy", "budget") => (
+            format!("SlideRule cluster destroyed: budget exhausted ({cluster})"),
+            format!("{cluster} is being destroyed: the budget that pays for it is exhausted."),
+            None,
+        ),
+        ("budget_warning", _) => (
+            format!("SlideRule budget low ({cluster})"),
+            format!("The budget of {cluster} has at most 10 % of its monthly allowance left."),
+            None,
+        ),
+        ("membership_decision", _) => {
+            let user = p["user"].as_str().unwrap_or_default().to_owned();
+            let state = p["state"].as_str().unwrap_or_default();
+            (
+                format!("SlideRule membership of {cluster}: {state}"),
+                format!("{actor} set the membership of {user} in {cluster} to {state}."),
+                Some(user),
+            )
+        }
+        _ => return None,
+    };
+    Some(Draft {
+        subject,
+        body,
+        person,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::OffsetDateTime;
+
+    fn entry(
+        action: &str,
+        actor: &str,
+        parameters: serde_json::Value,
+        outcome: &str,
+    ) -> AuditEntry {
+        AuditEntry {
+            id: 1,
+            at: OffsetDateTime::UNIX_EPOCH,
+            actor: actor.into(),
+            action: action.into(),
+            cluster: "icesat2".into(),
+            parameters: parameters.to_string(),
+            outcome: outcome.into(),
+        }
+    }
+
+    #[test]
+    fn deploys_destroys_warnings_and_decisions_are_worth_a_message_and_nothing_else() {
+        let deploy = draft(&entry(
+            "deploy",
+            "bob",
+            serde_json::json!({ "node_capacity": 2, "version": "latest", "deadline": "2026-12-04T10:00:00Z" }),
+            "ok",
+        ))
+        .unwrap();
+        assert_eq!(deploy.subject, "SlideRule cluster deployed (icesat2/bob)");
+        assert_eq!(
+            deploy.body,
+            "bob deployed icesat2 with 2 nodes, version latest, until 2026-12-04T10:00:00Z."
+        );
+        assert_eq!(deploy.person.as_deref(), Some("bob"));
+        let decision = draft(&entry(
+            "membership_decision",
+            "alice",
+            serde_json::json!({ "user": "frank", "state": "active" }),
+            "ok",
+        ))
+        .unwrap();
+        assert_eq!(decision.person.as_deref(), Some("frank"));
+        assert!(draft(&entry("destroy", "budget", serde_json::json!({}), "ok")).is_some());
+        assert!(draft(&entry("destroy", "bob", serde_json::json!({}), "ok")).is_none());
+        assert!(draft(&entry("deploy", "bob", serde_json::json!({}), "AWS failed")).is_none());
+        assert!(draft(&entry("extend", "bob", serde_json::json!({}), "ok")).is_none());
+    }
+}
