@@ -43,3 +43,41 @@ pub fn SubmitRow(
         {move || failed.get().map(|error| view! { <ErrorAlert error/> })}
     }
 }
+
+/// The minimum and maximum node counts of an organization's bounds, as two number fields whose
+/// ids start with `id`.
+#[component]
+pub fn BoundsFields(
+    id: &'static str,
+    min: RwSignal<String>,
+    max: RwSignal<String>,
+    min_label: &'static str,
+) -> impl IntoView {
+    let (min_id, max_id) = (format!("{id}-min"), format!("{id}-max"));
+    view! {
+        <div class="field-grid">
+            <div class="field">
+                <label for=min_id.clone()>{min_label}</label>
+                <input
+                    id=min_id
+                    type="number"
+                    inputmode="numeric"
+                    min="0"
+                    prop:value=move || min.get()
+                    on:input=move |ev| min.set(event_target_value(&ev))
+                />
+            </div>
+            <div class="field">
+                <label for=max_id.clone()>"Maximum nodes"</label>
+                <input
+                    id=max_id
+                    type="number"
+                    inputmode="numeric"
+                    min="0"
+                    prop:value=move || max.get()
+                    on:input=move |ev| max.set(event_target_value(&ev))
+                />
+            </div>
+        </div>
+    }
+}

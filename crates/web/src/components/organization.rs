@@ -11,7 +11,7 @@ use sliderule_protocol::provisioner::DeployRequest;
 use sliderule_protocol::{NodeCapacity, Ttl};
 
 use super::cluster::{ClusterContext, When};
-use super::form::{SubmitRow, run_form};
+use super::form::{BoundsFields, SubmitRow, run_form};
 use super::status::ErrorAlert;
 use crate::api::{ApiError, Provisioner};
 use crate::session::use_session;
@@ -299,28 +299,7 @@ fn OrganizationAdmin(org: Organization) -> impl IntoView {
         <section class="card" aria-labelledby="bounds-title">
             <h2 id="bounds-title">"Bounds (admins)"</h2>
             <form on:submit=submit novalidate>
-                <div class="field">
-                    <label for="bounds-min">"Minimum nodes (0 lets it sleep)"</label>
-                    <input
-                        id="bounds-min"
-                        type="number"
-                        inputmode="numeric"
-                        min="0"
-                        prop:value=move || min.get()
-                        on:input=move |ev| min.set(event_target_value(&ev))
-                    />
-                </div>
-                <div class="field">
-                    <label for="bounds-max">"Maximum nodes"</label>
-                    <input
-                        id="bounds-max"
-                        type="number"
-                        inputmode="numeric"
-                        min="0"
-                        prop:value=move || max.get()
-                        on:input=move |ev| max.set(event_target_value(&ev))
-                    />
-                </div>
+                <BoundsFields id="bounds" min max min_label="Minimum nodes (0 lets it sleep)"/>
                 <SubmitRow label="Save bounds" sending failed/>
                 <p class="hint" role="status">{move || saved.get()}</p>
             </form>

@@ -10,7 +10,7 @@ use sliderule_protocol::organizations::{
 };
 
 use crate::api::{ApiError, Provisioner};
-use crate::components::form::{SubmitRow, run_form};
+use crate::components::form::{BoundsFields, SubmitRow, run_form};
 use crate::components::gate::SignedInOnly;
 use crate::components::status::{ErrorAlert, Loading};
 use crate::components::title::set_page_title;
@@ -138,30 +138,7 @@ fn CreateOrganization(created: Callback<()>) -> impl IntoView {
                         on:input=move |ev| name.set(event_target_value(&ev))
                     />
                 </div>
-                <div class="field-grid">
-                    <div class="field">
-                        <label for="create-org-min">"Minimum nodes"</label>
-                        <input
-                            id="create-org-min"
-                            type="number"
-                            inputmode="numeric"
-                            min="0"
-                            prop:value=move || min.get()
-                            on:input=move |ev| min.set(event_target_value(&ev))
-                        />
-                    </div>
-                    <div class="field">
-                        <label for="create-org-max">"Maximum nodes"</label>
-                        <input
-                            id="create-org-max"
-                            type="number"
-                            inputmode="numeric"
-                            min="0"
-                            prop:value=move || max.get()
-                            on:input=move |ev| max.set(event_target_value(&ev))
-                        />
-                    </div>
-                </div>
+                <BoundsFields id="create-org" min max min_label="Minimum nodes"/>
                 <p id="create-org-error" class="field-error" role="alert">{move || problem.get()}</p>
                 <SubmitRow label="Create" sending failed/>
             </form>
