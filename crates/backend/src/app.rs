@@ -26,6 +26,8 @@ use crate::http::metrics::Metrics;
 use crate::http::rate_limit::RateLimiter;
 use crate::http::spa::SpaFiles;
 use crate::keys::Keyring;
+use crate::notifications::ses::Ses;
+use crate::notifications::{Mailer, Notifier};
 use crate::provisioner::Provisioner;
 use crate::store::Store;
 
@@ -72,6 +74,9 @@ pub struct Overrides {
     pub cloud: Option<Arc<dyn Cloud>>,
     /// Cost Explorer (on moto); built from `aws` when budgets reconcile with it otherwise.
     pub costs: Option<Arc<dyn CostSource>>,
+    /// Delivers notifications (SES on moto); built from `aws` when `notifications.sender` is set
+    /// otherwise.
+    pub mailer: Option<Arc<dyn Mailer>>,
 }
 
 impl AppState {
@@ -137,7 +142,15 @@ impl AppState {
             metrics.budgets.clone(),
         )
         .map(Arc::new);
-        let provisioner = Provisioner::new(&config, cloud, store.clone(), clock.clone(), budgets);
+        let notifier = notifier(&config, store.clone(), &metrics, overrides.mailer).await;
+        let provisioner = Provisioner::new(
+            &config,
+            cloud,
+            store.clone(),
+            clock.clone(),
+            budgets,
+            notifier,
+        );
         let costs = match overrides.costs {
             Some(costs) => Some(costs),
             None if config.budgets_enabled() && config.budgets.reconcile_with_cost_explorer => {
@@ -172,6 +185,41 @@ impl AppState {
             costs,
         })))
     }
+}
+
+/// The notifications, when they are on: the outbox, and delivery by `mailer` or, with
+/// `notifications.sender`, by SES.
+async fn notifier(
+    config: &Config,
+    store: Arc<dyn Store>,
+    metrics: &Metrics,
+    mailer: Option<Arc<dyn Mailer>>,
+) -> Option<Arc<Notifier>> {
+    if !config.notifications_enabled() {
+        return None;
+    }
+    let mailer = match (mailer, &config.notifications.sender) {
+        (Some(mailer), _) => Some(mailer),
+        (None, Some(sender)) => {
+            let sdk = crate::cloud::cloudformation::config_loader(&config.aws)
+                .load()
+                .await;
+            Some(Arc::new(Ses::new(&sdk, sender)) as Arc<dyn Mailer>)
+        }
+        (None, None) => None,
+    };
+    // The demo's operators get an address of their own.
+    let alert = config
+        .notifications
+        .alert_email
+        .clone()
+        .or_else(|| (config.mode == Mode::Demo).then(|| "operators@example.org".to_owned()));
+    Some(Arc::new(Notifier::new(
+        store,
+        alert,
+        metrics.notifications.clone(),
+        mailer,
+    )))
 }
 
 /// Creates the seeded organizations and local accounts that are missing: those of

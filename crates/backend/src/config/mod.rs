@@ -441,6 +441,10 @@ pub struct NotificationsConfig {
     /// Every notification also goes here (the operators' address).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alert_email: Option<String>,
+    /// The From address of mail delivered through Amazon SES (an identity SES has verified, in
+    /// the `aws` section's region); unset, messages go to the outbox and the log only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sender: Option<String>,
 }
 
 /// Knobs of demo mode only.

@@ -79,6 +79,17 @@ pub(super) fn validate(config: &Config) -> Result<(), ConfigError> {
     if let Some(endpoint) = &config.aws.endpoint_url {
         check_url("aws.endpoint_url", endpoint)?;
     }
+    for (key, address) in [
+        (
+            "notifications.alert_email",
+            &config.notifications.alert_email,
+        ),
+        ("notifications.sender", &config.notifications.sender),
+    ] {
+        if let Some(address) = address {
+            check_address(key, address)?;
+        }
+    }
     if let Some(store) = &config.store.url
         && !store.starts_with("sqlite://")
     {
@@ -263,6 +274,28 @@ fn check_url(key: &str, value: &str) -> Result<Url, ConfigError> {
     Ok(url)
 }
 
+/// An e-mail address: one `@` with something on both sides, no spaces or angle brackets (SES
+/// would refuse it later, one message at a time, where nobody reads the error).
+fn check_address(key: &str, value: &str) -> Result<(), ConfigError> {
+    let fine = match value.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.contains('@')
+                && !value.contains(|c: char| c.is_whitespace() || c == '<' || c == '>')
+        }
+        None => false,
+    };
+    if fine {
+        Ok(())
+    } else {
+        Err(ConfigError::new(
+            key,
+            format!("{value:?} is not an e-mail address (name@example.org)"),
+        ))
+    }
+}
+
 fn is_local(url: &Url) -> bool {
     matches!(
         url.host_str(),
@@ -345,6 +378,27 @@ mod tests {
         ])
         .unwrap();
         assert!(matches!(config.github.client_secret, Some(Secret { .. })));
+    }
+
+    #[test]
+    fn notification_addresses_must_be_addresses() {
+        for bad in [
+            "operators",
+            "ops@localhost",
+            "Ops <ops@example.org>",
+            "a@b@example.org",
+        ] {
+            let err = demo_with(&[("SLIDERULE_NOTIFICATIONS__SENDER", bad)]).unwrap_err();
+            assert_eq!(err.key, "notifications.sender", "{bad}");
+            assert!(err.problem.contains("is not an e-mail address"), "{bad}");
+        }
+        let err = demo_with(&[("SLIDERULE_NOTIFICATIONS__ALERT_EMAIL", "nobody")]).unwrap_err();
+        assert_eq!(err.key, "notifications.alert_email");
+        let config = demo_with(&[("SLIDERULE_NOTIFICATIONS__SENDER", "noreply@example.org")]);
+        assert_eq!(
+            config.unwrap().notifications.sender.as_deref(),
+            Some("noreply@example.org")
+        );
     }
 
     #[test]

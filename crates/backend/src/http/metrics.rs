@@ -25,6 +25,7 @@ use sliderule_protocol::provisioner::ClusterState;
 use crate::app::AppState;
 use crate::budgets::BudgetCounters;
 use crate::http::calls::CallMetrics;
+use crate::notifications::MailCounters;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -63,6 +64,8 @@ pub struct Metrics {
     clusters: Family<StateLabels, Gauge>,
     /// Counted by the budget rules.
     pub budgets: BudgetCounters,
+    /// Notifications written and delivered.
+    pub notifications: MailCounters,
     /// Calls to GitHub (or the demo's emulator).
     pub github_calls: CallMetrics,
     /// Calls to the cloud driver.
@@ -159,6 +162,26 @@ impl Metrics {
         ] {
             registry.register(name, help, counter.clone());
         }
+        let notifications = MailCounters::default();
+        for (name, help, counter) in [
+            (
+                "notifications",
+                "Notifications written to the outbox",
+                &notifications.written,
+            ),
+            (
+                "notification_deliveries",
+                "Notifications the mail service accepted",
+                &notifications.delivered,
+            ),
+            (
+                "notification_failures",
+                "Notifications the mail service refused or could not take, or that found the queue full",
+                &notifications.failures,
+            ),
+        ] {
+            registry.register(name, help, counter.clone());
+        }
         let clusters = Family::<StateLabels, Gauge>::default();
         registry.register(
             "clusters",
@@ -170,6 +193,7 @@ impl Metrics {
         Arc::new(Self {
             registry,
             budgets,
+            notifications,
             github_calls,
             cloud_calls,
             requests,

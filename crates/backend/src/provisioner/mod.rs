@@ -79,16 +79,9 @@ impl Provisioner {
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
         budgets: Option<Arc<Budgets>>,
+        notifier: Option<Arc<crate::notifications::Notifier>>,
     ) -> Self {
         let settings = &config.provisioner;
-        let notifier = config.notifications_enabled().then(|| {
-            // The demo's operators get an address of their own.
-            let alert = config.notifications.alert_email.clone().or_else(|| {
-                (config.mode == crate::config::Mode::Demo)
-                    .then(|| "operators@example.org".to_owned())
-            });
-            Arc::new(crate::notifications::Notifier::new(store.clone(), alert))
-        });
         Self {
             cloud,
             store,

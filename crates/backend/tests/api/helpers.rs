@@ -44,6 +44,8 @@ pub struct TestConfig {
     pub cloud: Option<Arc<dyn sliderule_backend::cloud::Cloud>>,
     /// Cost Explorer (on moto) for the budgets' reconciliation.
     pub costs: Option<Arc<dyn sliderule_backend::budgets::cost_explorer::CostSource>>,
+    /// The mailer of notifications (SES on moto).
+    pub mailer: Option<Arc<dyn sliderule_backend::notifications::Mailer>>,
     /// Sign with the data directory's keyring (a key generated at start, rotatable with the
     /// `keys` operations) instead of the shared fixed test key file.
     pub data_dir_keyring: bool,
@@ -138,6 +140,7 @@ impl TestApp {
             clock: Some(clock.clone()),
             cloud: options.cloud,
             costs: options.costs,
+            mailer: options.mailer,
         };
         let app = Application::build_with(config, overrides)
             .await

@@ -225,6 +225,34 @@ impl MotoServer {
         assert!(answer.status().is_success(), "{}", answer.status());
     }
 
+    /// Makes `address` an identity SES may send from (moto verifies it at once).
+    pub async fn verify_email(&self, address: &str) {
+        aws_sdk_sesv2::Client::new(&self.sdk_config().await)
+            .create_email_identity()
+            .email_identity(address)
+            .send()
+            .await
+            .expect("create an SES identity");
+    }
+
+    /// The mail SES accepted, oldest first, as moto's `/moto-api/data.json` shows it: `source`,
+    /// `destinations.ToAddresses`, `subject`, `body`.
+    pub async fn sent_mail(&self) -> Vec<serde_json::Value> {
+        let data: serde_json::Value = self
+            .http
+            .get(format!("{}/moto-api/data.json", self.endpoint))
+            .send()
+            .await
+            .expect("moto's data")
+            .json()
+            .await
+            .expect("moto's data is JSON");
+        data["ses"]["Message"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
     /// Creates the public hosted zone `domain.`; returns its id (`/hostedzone/…`).
     pub async fn create_hosted_zone(&self, domain: &str) -> String {
         let body = format!(

@@ -1,101 +1,19 @@
-//! E-mail notifications (provisioner.md, "E-mail notifications"): what happened to a cluster or a
-//! membership, told to the person concerned (when their address is known) and to
-//! `notifications.alert_email`. Driven by the audit log: every audited change passes
-//! [`Notifier::on_audit`], which picks the ones worth a message — a deploy, a destroy at the
-//! deadline or for an exhausted budget, the 10 % budget warning, a membership decision.
-//!
-//! Sending never fails or slows a request: a message goes to the outbox (the newest
-//! [`OUTBOX_SIZE`], which owners read at `/provisioner/outbox`) and the log. Amazon SES
-//! delivery plugs in behind the outbox.
+//! What an audited change is worth telling, as a subject and a text (before its addresses are
+//! known): a deploy or wake, a destroy at the deadline or for an exhausted budget, the 10 % budget
+//! warning, a membership decision. Everything else is worth nothing.
 
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
-
-use prometheus_client::metrics::counter::Counter;
-use sliderule_protocol::provisioner::OutboxMessage;
-
-use crate::store::{AuditEntry, Store};
-
-/// Messages the outbox keeps.
-pub const OUTBOX_SIZE: usize = 200;
-
-/// The notifications of this process.
-pub struct Notifier {
-    store: Arc<dyn Store>,
-    alert_email: Option<String>,
-    outbox: Mutex<VecDeque<OutboxMessage>>,
-    /// Messages written, for `/metrics`.
-    pub sent: Counter,
-}
-
-impl Notifier {
-    pub fn new(store: Arc<dyn Store>, alert_email: Option<String>) -> Self {
-        Self {
-            store,
-            alert_email,
-            outbox: Mutex::new(VecDeque::new()),
-            sent: Counter::default(),
-        }
-    }
-
-    /// The message an audited change is worth, if any, sent.
-    pub async fn on_audit(&self, entry: &AuditEntry) {
-        let Some(draft) = draft(entry) else {
-            return;
-        };
-        let mut to: Vec<String> = self.alert_email.iter().cloned().collect();
-        if let Some(person) = &draft.person
-            && let Some(address) = self.address_of(person).await
-            && !to.contains(&address)
-        {
-            to.push(address);
-        }
-        if to.is_empty() {
-            return;
-        }
-        let message = OutboxMessage {
-            at: entry.at,
-            to,
-            subject: draft.subject,
-            body: draft.body,
-        };
-        tracing::info!(to = ?message.to, subject = %message.subject, "notification");
-        let mut outbox = self.outbox.lock().unwrap_or_else(|p| p.into_inner());
-        if outbox.len() == OUTBOX_SIZE {
-            outbox.pop_back();
-        }
-        outbox.push_front(message);
-        self.sent.inc();
-    }
-
-    /// The outbox, newest first.
-    pub fn outbox(&self) -> Vec<OutboxMessage> {
-        let outbox = self.outbox.lock().unwrap_or_else(|p| p.into_inner());
-        outbox.iter().cloned().collect()
-    }
-
-    /// A person's address: a local account's e-mail (GitHub logins have none we know).
-    async fn address_of(&self, person: &str) -> Option<String> {
-        match self.store.account(&person.to_ascii_lowercase()).await {
-            Ok(account) => account.and_then(|a| a.email),
-            Err(error) => {
-                tracing::warn!(%error, "cannot read a local account's address for a notification");
-                None
-            }
-        }
-    }
-}
+use crate::store::AuditEntry;
 
 /// A message before its addresses are known.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Draft {
-    subject: String,
-    body: String,
+pub struct Draft {
+    pub subject: String,
+    pub body: String,
     /// Whom it concerns, besides the alert address.
-    person: Option<String>,
+    pub person: Option<String>,
 }
 
-fn draft(entry: &AuditEntry) -> Option<Draft> {
+pub fn draft(entry: &AuditEntry) -> Option<Draft> {
     if entry.outcome != "ok" {
         return None;
     }
