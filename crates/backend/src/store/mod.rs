@@ -3,7 +3,8 @@
 //! device-poll bookkeeping and refresh-token families; for the provisioner ([`ClusterStore`]),
 //! cluster records, leases, the audit log and the simulated cloud's stacks; for budgets
 //! ([`BudgetStore`]), balances, the ledger and the meters of running clusters; for organizations
-//! ([`OrganizationStore`]), their settings, memberships, capacity requests and local accounts.
+//! ([`OrganizationStore`]), their settings, memberships, capacity requests and local accounts;
+//! per-user node groups ([`NodeGroupStore`]).
 //!
 //! Secrets never reach the store in the clear: codes, refresh tokens and device codes are kept as
 //! [`TokenHash`]es, and the one thing that must be recoverable (the successor of a refresh token,
@@ -16,6 +17,7 @@
 
 mod budgets;
 mod clusters;
+mod node_groups;
 mod organizations;
 mod sqlite;
 #[cfg(test)]
@@ -32,6 +34,7 @@ pub use clusters::{
     AuditEntry, BeginDeploy, ClusterPhase, ClusterRecord, ClusterStore, DestroyIntent,
     SimulatedStackRow,
 };
+pub use node_groups::{NodeGroupPhase, NodeGroupRecord, NodeGroupStore};
 pub use organizations::{
     AccountRow, CapacityRow, Lockout, MembershipRow, NewCapacity, OrganizationRow,
     OrganizationStore, Requested,
@@ -167,7 +170,9 @@ pub enum Rotation {
 
 /// The durable state of the authenticator. Implementations: [`SqliteStore`].
 #[async_trait]
-pub trait Store: ClusterStore + BudgetStore + OrganizationStore + Send + Sync + 'static {
+pub trait Store:
+    ClusterStore + BudgetStore + OrganizationStore + NodeGroupStore + Send + Sync + 'static
+{
     /// Whether the store answers (for `/ready`).
     async fn ping(&self) -> Result<(), StoreError>;
 

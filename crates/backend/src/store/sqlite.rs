@@ -18,6 +18,7 @@ mod codes;
 mod device;
 mod leases;
 mod migrations;
+mod node_groups;
 mod organizations;
 mod provisioner;
 mod purge;

@@ -17,6 +17,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/0005_device_code_scopes.sql"),
     include_str!("../../../migrations/0006_budgets.sql"),
     include_str!("../../../migrations/0007_organizations.sql"),
+    include_str!("../../../migrations/0008_node_groups.sql"),
 ];
 
 /// Brings the schema up to date. Idempotent.

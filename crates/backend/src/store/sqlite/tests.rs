@@ -28,6 +28,9 @@ macro_rules! suite_on_memory {
 
 suite_on_memory!(
     ping_answers,
+    a_node_group_is_created_once_and_read_back,
+    a_node_group_changes_only_from_the_revision_it_was_read_at,
+    open_node_groups_leave_out_closed_ones_and_a_closed_one_is_reused,
     a_code_is_redeemed_once_and_then_reused_with_its_family,
     a_reuse_before_the_family_is_attached_is_reported_by_attach,
     a_code_is_redeemable_until_its_expiry_and_unknown_after,
