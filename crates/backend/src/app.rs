@@ -151,6 +151,20 @@ impl AppState {
             budgets,
             notifier,
         );
+        if config.mode == Mode::Demo
+            && let Some(public) = &provisioner.node_group_public_cluster
+        {
+            // The demo's public cluster, for node groups to attach to: a year, like an owner's.
+            provisioner
+                .ensure_cluster(
+                    DEMO_PUBLIC_CLUSTER_OWNER,
+                    public,
+                    2,
+                    sliderule_protocol::Ttl::from_minutes(525_600),
+                )
+                .await
+                .context("deploying the demo's public cluster")?;
+        }
         let costs = match overrides.costs {
             Some(costs) => Some(costs),
             None if config.budgets_enabled() && config.budgets.reconcile_with_cost_explorer => {
@@ -186,6 +200,9 @@ impl AppState {
         })))
     }
 }
+
+/// Who deployed the demo's public cluster, as its record and the audit log say.
+pub const DEMO_PUBLIC_CLUSTER_OWNER: &str = "sliderule";
 
 /// The notifications, when they are on: the outbox, and delivery by `mailer` or, with
 /// `notifications.sender`, by SES.

@@ -94,6 +94,10 @@ struct DemoArgs {
     /// Step delay of the simulated cloud, in seconds [default: 2]
     #[arg(long, value_name = "SECONDS")]
     cloud_delay: Option<f64>,
+    /// A public cluster to deploy at start, which node groups' `sliderule` names
+    /// (provisioner.public_cluster)
+    #[arg(long, value_name = "NAME")]
+    public_cluster: Option<String>,
 }
 
 impl CommonArgs {
@@ -156,6 +160,12 @@ pub fn run() -> ExitCode {
             }
             if let Some(delay) = args.cloud_delay {
                 flags.push(("demo.cloud_delay_secs", toml::Value::Float(delay)));
+            }
+            if let Some(public) = &args.public_cluster {
+                flags.push((
+                    "provisioner.public_cluster",
+                    toml::Value::String(public.clone()),
+                ));
             }
             match load(Mode::Demo, args.common.config.as_deref(), flags) {
                 Ok(config) => serve(config),

@@ -41,14 +41,28 @@ pub async fn reap(state: &AppState) -> Result<Reaped, StoreError> {
             1
         }
     };
+    // Then node groups: deadlines, and deletes to finish.
+    let node_groups = match state.provisioner.sweep_node_groups().await {
+        Ok(sweep) => sweep,
+        Err(error) => {
+            tracing::warn!(%error, "cannot read the node groups; trying again next sweep");
+            crate::provisioner::node_groups::NodeGroupSweep {
+                pending: 1,
+                ..Default::default()
+            }
+        }
+    };
     // Counted after the sweep: what it finished is no longer pending.
     let open = state.provisioner.store.open_clusters().await.ok();
     let pending = open.as_ref().map_or(0, |open| {
         open.iter().filter(|r| r.destroy.is_some()).count()
-    });
+    }) + node_groups.pending;
     let next_deadline = open
         .as_ref()
-        .and_then(|open| open.iter().filter_map(|r| r.deadline).min());
+        .and_then(|open| open.iter().filter_map(|r| r.deadline).min())
+        .into_iter()
+        .chain(node_groups.next_deadline)
+        .min();
     let open = open.as_ref().map(Vec::len);
     match result {
         Ok(sweep) => {

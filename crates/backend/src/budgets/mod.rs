@@ -189,6 +189,19 @@ impl Budgets {
         nodes: Option<u32>,
     ) -> Result<Usd, StoreError> {
         let (account, kind) = account_of(cluster, owner);
+        self.meter_to(cluster, &account, kind, nodes).await
+    }
+
+    /// [`Budgets::meter`] of the meter `meter` paid by `account` (a node group's, keyed
+    /// `<cluster>/<user>` and paid by its user's own budget).
+    pub async fn meter_to(
+        &self,
+        meter: &str,
+        account: &str,
+        kind: BudgetKind,
+        nodes: Option<u32>,
+    ) -> Result<Usd, StoreError> {
+        let (cluster, account) = (meter, account.to_owned());
         let capacity = match nodes {
             Some(nodes) => {
                 self.open(&account, kind).await?;

@@ -19,6 +19,8 @@ use sliderule_protocol::{ClusterName, NodeCapacity, Version};
 pub const TAG_CLUSTER: &str = "sliderule:cluster";
 /// Tag naming the login that deployed it.
 pub const TAG_OWNER: &str = "sliderule:owner";
+/// Tag of a node group's stack naming whose it is (a cluster's stack has none).
+pub const TAG_USER: &str = "sliderule:user";
 /// Tag naming the deployment (one backend installation) that manages it.
 pub const TAG_DEPLOYMENT: &str = "sliderule:deployment";
 
@@ -36,6 +38,15 @@ pub struct StackSpec {
     pub is_public: bool,
     /// The login that deployed it (tag `sliderule:owner`).
     pub owner: String,
+}
+
+/// What a person's node group is asked to be: `user`'s own nodes attached to `cluster`, the
+/// stack `<cluster>-cluster-<user>-asg` (see `protocol::provisioner::node_groups`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeGroupSpec {
+    pub cluster: ClusterName,
+    pub user: String,
+    pub node_capacity: NodeCapacity,
 }
 
 /// A stack as the cloud describes it now.
@@ -106,6 +117,48 @@ pub trait Cloud: Send + Sync + 'static {
     /// Every live stack tagged with this deployment's id.
     async fn managed_stacks(&self) -> Result<Vec<ManagedStack>, CloudError>;
 
+    // Per-user node groups. Both drivers have them; the defaults serve wrappers and test
+    // doubles that do not (a node group asked of them fails as the cloud failing would).
+
+    /// Starts creating `spec.user`'s node group on `spec.cluster`, whose stack must be running;
+    /// returns its stack id. One that exists already is [`CloudError::Conflict`].
+    async fn create_node_group(&self, spec: &NodeGroupSpec) -> Result<String, CloudError> {
+        Err(no_node_groups(&spec.cluster))
+    }
+
+    /// Starts resizing the node group. Nothing to change is `Ok`; a busy stack is
+    /// [`CloudError::Conflict`].
+    async fn update_node_group(&self, spec: &NodeGroupSpec) -> Result<(), CloudError> {
+        Err(no_node_groups(&spec.cluster))
+    }
+
+    /// Starts deleting the node group's stack. No stack (or one being deleted) is `Ok`.
+    async fn delete_node_group(
+        &self,
+        _cluster: &ClusterName,
+        _user: &str,
+    ) -> Result<(), CloudError> {
+        Ok(())
+    }
+
+    /// The node group's stack, or `None` when there is none (or only a deleted one).
+    async fn describe_node_group(
+        &self,
+        _cluster: &ClusterName,
+        _user: &str,
+    ) -> Result<Option<Stack>, CloudError> {
+        Ok(None)
+    }
+
+    /// The node group's nodes that are up now (0 when there is no stack).
+    async fn node_group_nodes(
+        &self,
+        _cluster: &ClusterName,
+        _user: &str,
+    ) -> Result<u32, CloudError> {
+        Ok(0)
+    }
+
     /// The stacks of many clusters with their node counts (for reports): `None` for a cluster
     /// without a stack. Drivers that can answer in one call override this; the default asks
     /// cluster by cluster.
@@ -126,6 +179,12 @@ pub trait Cloud: Send + Sync + 'static {
         }
         Ok(described)
     }
+}
+
+fn no_node_groups(cluster: &ClusterName) -> CloudError {
+    CloudError::Unavailable(format!(
+        "this cloud driver cannot attach node groups to {cluster}"
+    ))
 }
 
 /// `message` from AWS without what identifies the account: every ARN becomes the resource's

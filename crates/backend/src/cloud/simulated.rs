@@ -24,11 +24,13 @@ use sliderule_protocol::ClusterName;
 use sliderule_protocol::provisioner::{ClusterState, StackEvent, StackInfo, StackStatus};
 use time::OffsetDateTime;
 
-use self::model::{Operation, OperationKind, Parameters, StoredStack};
+use self::model::{Operation, OperationKind, Parameters, StoredStack, node_group_key};
 use self::timeline::Timeline;
-use super::{Cloud, CloudError, ManagedStack, Stack, StackSpec};
+use super::{Cloud, CloudError, ManagedStack, NodeGroupSpec, Stack, StackSpec};
 use crate::clock::Clock;
 use crate::store::{ClusterStore, SimulatedStackRow, StoreError};
+use sliderule_protocol::Version;
+use sliderule_protocol::provisioner::node_groups;
 
 /// The longest step delay honoured: a longer one is surely a mistake, and would leave stacks
 /// creating for days.
@@ -110,6 +112,26 @@ impl SimulatedCloud {
         }
     }
 
+    /// A node group's new stack: its cluster's host, its own name and resources.
+    fn new_node_group(&self, spec: &NodeGroupSpec, now: OffsetDateTime) -> StoredStack {
+        let stack_name = node_groups::stack_name(&spec.cluster, &spec.user);
+        let domain = self.domain.as_deref().unwrap_or(&self.deployment);
+        let create = OperationKind::Create {
+            parameters: node_group_parameters(spec),
+            fails: false,
+        };
+        StoredStack {
+            stack_id: format!("{ARN_PREFIX}/{stack_name}/{}", uuid::Uuid::new_v4()),
+            stack_name,
+            cluster: spec.cluster.clone(),
+            user: Some(spec.user.clone()),
+            deployment: self.deployment.clone(),
+            owner: spec.user.clone(),
+            host: spec.cluster.host(domain),
+            operations: vec![self.operation(now, create)],
+        }
+    }
+
     fn new_stack(&self, spec: &StackSpec, now: OffsetDateTime) -> StoredStack {
         let stack_name = spec.cluster.stack_name();
         let domain = self.domain.as_deref().unwrap_or(&self.deployment);
@@ -121,6 +143,7 @@ impl SimulatedCloud {
             stack_id: format!("{ARN_PREFIX}/{stack_name}/{}", uuid::Uuid::new_v4()),
             stack_name,
             cluster: spec.cluster.clone(),
+            user: None,
             deployment: self.deployment.clone(),
             owner: spec.owner.clone(),
             host: spec.cluster.host(domain),
@@ -133,12 +156,29 @@ impl SimulatedCloud {
         &self,
         cluster: &ClusterName,
     ) -> Result<Option<(StoredStack, Timeline)>, CloudError> {
+        self.current_by_key(cluster.as_str()).await
+    }
+
+    /// The current stack stored under `key` (see [`StoredStack::key`]).
+    async fn current_by_key(
+        &self,
+        key: &str,
+    ) -> Result<Option<(StoredStack, Timeline)>, CloudError> {
         let row = self
             .store
-            .current_simulated_stack(cluster.as_str())
+            .current_simulated_stack(key)
             .await
             .map_err(unavailable)?;
         row.map(|row| parse(&row)).transpose()
+    }
+
+    /// A node group's current stack (possibly deleted), with its timeline.
+    async fn current_node_group(
+        &self,
+        cluster: &ClusterName,
+        user: &str,
+    ) -> Result<Option<(StoredStack, Timeline)>, CloudError> {
+        self.current_by_key(&node_group_key(cluster, user)).await
     }
 
     /// Stores `stack` as its cluster's current stack.
@@ -147,7 +187,7 @@ impl SimulatedCloud {
             .map_err(|err| CloudError::Unavailable(format!("simulated cloud: {err}")))?;
         let row = SimulatedStackRow {
             stack_id: stack.stack_id.clone(),
-            cluster: stack.cluster.as_str().to_owned(),
+            cluster: stack.key(),
             current: true,
             state,
         };
@@ -156,6 +196,20 @@ impl SimulatedCloud {
             .await
             .map_err(unavailable)
     }
+}
+
+/// A node group runs its cluster's release; only its size is its own.
+fn node_group_parameters(spec: &NodeGroupSpec) -> Parameters {
+    Parameters {
+        node_capacity: spec.node_capacity,
+        version: Version::latest(),
+        is_public: false,
+    }
+}
+
+/// CloudFormation's answer to a stack that is not there.
+fn missing(stack_name: &str) -> CloudError {
+    CloudError::Conflict(format!("Stack [{stack_name}] does not exist"))
 }
 
 fn unavailable(err: StoreError) -> CloudError {
@@ -294,6 +348,87 @@ impl Cloud for SimulatedCloud {
         Ok(current.map_or(0, |(_, timeline)| timeline.nodes_at(now)))
     }
 
+    async fn create_node_group(&self, spec: &NodeGroupSpec) -> Result<String, CloudError> {
+        let _writing = self.writing.lock().await;
+        let now = self.clock.now();
+        // Its nodes launch from the cluster's template: the cluster must be there and settled.
+        let parent = self.current(&spec.cluster).await?;
+        let parent_status = parent
+            .as_ref()
+            .map(|(_, timeline)| timeline.status_at(now).0);
+        if parent_status.as_ref().map(StackStatus::state) != Some(ClusterState::Running) {
+            return Err(missing(&spec.cluster.stack_name()));
+        }
+        if let Some((_, timeline)) = self.current_node_group(&spec.cluster, &spec.user).await?
+            && timeline.status_at(now).0 != StackStatus::DeleteComplete
+        {
+            return Err(CloudError::Conflict(format!(
+                "Stack [{}] already exists",
+                node_groups::stack_name(&spec.cluster, &spec.user)
+            )));
+        }
+        let stack = self.new_node_group(spec, now);
+        self.save(&stack).await?;
+        Ok(stack.stack_id)
+    }
+
+    async fn update_node_group(&self, spec: &NodeGroupSpec) -> Result<(), CloudError> {
+        let _writing = self.writing.lock().await;
+        let now = self.clock.now();
+        let name = node_groups::stack_name(&spec.cluster, &spec.user);
+        let (mut stack, timeline) = self
+            .current_node_group(&spec.cluster, &spec.user)
+            .await?
+            .ok_or_else(|| missing(&name))?;
+        let (status, _) = timeline.status_at(now);
+        match status.state() {
+            ClusterState::Running => {}
+            ClusterState::NotFound => return Err(missing(&name)),
+            _ => return Err(refused(&stack, &status, "updated")),
+        }
+        let parameters = node_group_parameters(spec);
+        if stack.parameters() == Some(&parameters) {
+            return Ok(());
+        }
+        let update = self.operation(now, OperationKind::Update { parameters });
+        stack.operations.push(update);
+        self.save(&stack).await
+    }
+
+    async fn delete_node_group(&self, cluster: &ClusterName, user: &str) -> Result<(), CloudError> {
+        let _writing = self.writing.lock().await;
+        let now = self.clock.now();
+        let Some((mut stack, timeline)) = self.current_node_group(cluster, user).await? else {
+            return Ok(());
+        };
+        let (status, _) = timeline.status_at(now);
+        match status.state() {
+            ClusterState::NotFound | ClusterState::Destroying => return Ok(()),
+            ClusterState::Updating => return Err(refused(&stack, &status, "deleted")),
+            ClusterState::Deploying | ClusterState::Running | ClusterState::Failed => {}
+        }
+        stack
+            .operations
+            .push(self.operation(now, OperationKind::Delete));
+        self.save(&stack).await
+    }
+
+    async fn describe_node_group(
+        &self,
+        cluster: &ClusterName,
+        user: &str,
+    ) -> Result<Option<Stack>, CloudError> {
+        let now = self.clock.now();
+        let current = self.current_node_group(cluster, user).await?;
+        Ok(current.and_then(|(stack, timeline)| describe(&stack, &timeline, now)))
+    }
+
+    async fn node_group_nodes(&self, cluster: &ClusterName, user: &str) -> Result<u32, CloudError> {
+        let now = self.clock.now();
+        let current = self.current_node_group(cluster, user).await?;
+        Ok(current.map_or(0, |(_, timeline)| timeline.nodes_at(now)))
+    }
+
     async fn describe_many(
         &self,
         clusters: &[ClusterName],
@@ -339,7 +474,11 @@ impl Cloud for SimulatedCloud {
         for row in rows {
             let (stack, timeline) = parse(&row)?;
             let (status, _) = timeline.status_at(now);
-            if stack.deployment != self.deployment || status == StackStatus::DeleteComplete {
+            // Node groups are found through their records, not adopted as clusters.
+            if stack.deployment != self.deployment
+                || stack.user.is_some()
+                || status == StackStatus::DeleteComplete
+            {
                 continue;
             }
             managed.push(ManagedStack {

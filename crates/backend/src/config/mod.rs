@@ -250,6 +250,11 @@ pub struct ProvisionerConfig {
     /// re-read when it changes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub owner_keys_file: Option<PathBuf>,
+    /// The cluster `sliderule` names in a node group's `cluster` (provisioner.md, "Per-user node
+    /// groups"): the public cluster as it is deployed now. Unset, node groups name their cluster.
+    /// In demo mode the provisioner deploys it at start (public, 2 nodes, for a year).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_cluster: Option<String>,
 }
 
 impl Default for ProvisionerConfig {
@@ -265,6 +270,7 @@ impl Default for ProvisionerConfig {
             adopt_ttl_mins: 60,
             require_owner_signatures: false,
             owner_keys_file: None,
+            public_cluster: None,
         }
     }
 }

@@ -90,6 +90,14 @@ pub(super) fn validate(config: &Config) -> Result<(), ConfigError> {
             check_address(key, address)?;
         }
     }
+    if let Some(public) = &config.provisioner.public_cluster
+        && let Err(error) = sliderule_protocol::ClusterName::parse(public)
+    {
+        return Err(ConfigError::new(
+            "provisioner.public_cluster",
+            error.to_string(),
+        ));
+    }
     if let Some(store) = &config.store.url
         && !store.starts_with("sqlite://")
     {

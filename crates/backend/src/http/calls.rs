@@ -21,7 +21,7 @@ use sliderule_protocol::provisioner::StackEvent;
 use sliderule_protocol::{ClusterName, Usd};
 
 use crate::budgets::cost_explorer::{CostError, CostSource};
-use crate::cloud::{Cloud, CloudError, ManagedStack, Stack, StackSpec};
+use crate::cloud::{Cloud, CloudError, ManagedStack, NodeGroupSpec, Stack, StackSpec};
 use crate::github::{
     DeviceCode, DevicePoll, GitHub, GitHubError, GitHubToken, GitHubUser, Membership,
 };
@@ -248,6 +248,45 @@ impl Cloud for MeteredCloud {
         let call = self.inner.current_nodes(cluster);
         self.metrics
             .measure(&self.driver, "current_nodes", cloud_outcome, call)
+            .await
+    }
+
+    async fn create_node_group(&self, spec: &NodeGroupSpec) -> Result<String, CloudError> {
+        let call = self.inner.create_node_group(spec);
+        self.metrics
+            .measure(&self.driver, "create_node_group", cloud_outcome, call)
+            .await
+    }
+
+    async fn update_node_group(&self, spec: &NodeGroupSpec) -> Result<(), CloudError> {
+        let call = self.inner.update_node_group(spec);
+        self.metrics
+            .measure(&self.driver, "update_node_group", cloud_outcome, call)
+            .await
+    }
+
+    async fn delete_node_group(&self, cluster: &ClusterName, user: &str) -> Result<(), CloudError> {
+        let call = self.inner.delete_node_group(cluster, user);
+        self.metrics
+            .measure(&self.driver, "delete_node_group", cloud_outcome, call)
+            .await
+    }
+
+    async fn describe_node_group(
+        &self,
+        cluster: &ClusterName,
+        user: &str,
+    ) -> Result<Option<Stack>, CloudError> {
+        let call = self.inner.describe_node_group(cluster, user);
+        self.metrics
+            .measure(&self.driver, "describe_node_group", cloud_outcome, call)
+            .await
+    }
+
+    async fn node_group_nodes(&self, cluster: &ClusterName, user: &str) -> Result<u32, CloudError> {
+        let call = self.inner.node_group_nodes(cluster, user);
+        self.metrics
+            .measure(&self.driver, "node_group_nodes", cloud_outcome, call)
             .await
     }
 

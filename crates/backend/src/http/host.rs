@@ -9,6 +9,7 @@
 use axum::extract::Request;
 use axum::http::{Uri, header, uri::PathAndQuery};
 use sliderule_protocol::ClusterName;
+use sliderule_protocol::provisioner::node_groups::PUBLIC_CLUSTER_ALIAS;
 
 /// Which service a request's host names.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +21,8 @@ pub enum HostKind {
     /// `ps.DOMAIN`: the v2-era client API.
     Ps,
     Cluster(ClusterName),
+    /// `sliderule.DOMAIN`: the public cluster (in demo mode, `provisioner.public_cluster`).
+    PublicCluster,
 }
 
 #[derive(Debug, Clone)]
@@ -52,6 +55,7 @@ impl HostRouting {
             "login" => HostKind::Login,
             "provisioner" => HostKind::Provisioner,
             "ps" => HostKind::Ps,
+            PUBLIC_CLUSTER_ALIAS => HostKind::PublicCluster,
             _ if label.contains('.') => HostKind::Web,
             // Reserved names (client, www, …) fail to parse and stay with the web client.
             _ => ClusterName::parse(label).map_or(HostKind::Web, HostKind::Cluster),
@@ -76,6 +80,7 @@ pub fn route_by_host(routing: Option<&HostRouting>, mut request: Request) -> Req
         HostKind::Provisioner => Some("/provisioner".to_owned()),
         HostKind::Ps => Some(crate::ps::MOUNT.to_owned()),
         HostKind::Cluster(name) => Some(format!("/clusters/{name}")),
+        HostKind::PublicCluster => Some(format!("/clusters/{PUBLIC_CLUSTER_ALIAS}")),
         HostKind::Web | HostKind::Login => None,
     };
     // What the client addressed (`provisioner.DOMAIN/deploy`), which request signatures cover.

@@ -31,6 +31,18 @@ pub fn draft(entry: &AuditEntry) -> Option<Draft> {
             ),
             Some(actor.clone()),
         ),
+        ("deploy_nodes", _) => {
+            let user = p["user"].as_str().unwrap_or(actor).to_owned();
+            (
+                format!("SlideRule node group deployed ({cluster}/{user})"),
+                format!(
+                    "{user} deployed a node group of {} nodes on {cluster}, until {}.",
+                    p["node_capacity"],
+                    p["deadline"].as_str().unwrap_or("its deadline")
+                ),
+                Some(user),
+            )
+        }
         ("wake", _) => (
             format!("SlideRule cluster woke ({cluster})"),
             format!("{cluster} woke at {} nodes for {actor}.", p["nodes"]),

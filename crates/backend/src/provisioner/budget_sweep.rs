@@ -12,8 +12,12 @@ use std::time::Duration;
 use serde_json::json;
 use sliderule_protocol::ClusterName;
 
+use sliderule_protocol::provisioner::BudgetKind;
+
 use super::Provisioner;
+use super::node_groups::meter_key;
 use crate::budgets::{account_of, is_low, period_of};
+use crate::store::NodeGroupPhase;
 use crate::store::StoreError;
 
 /// The audit log's actor, and the destroy intent's, for what the budget sweep does.
@@ -80,6 +84,28 @@ impl Provisioner {
                 }
             }
         }
+        // Node groups run at their size too, paid by their user's own budget.
+        let node_groups = self.store.open_node_groups().await?;
+        for group in &node_groups {
+            if matches!(group.phase, NodeGroupPhase::Pending | NodeGroupPhase::Live) {
+                running.insert(meter_key(&group.cluster, &group.user));
+                match budgets
+                    .meter_to(
+                        &meter_key(&group.cluster, &group.user),
+                        &group.user,
+                        BudgetKind::Personal,
+                        Some(group.node_capacity),
+                    )
+                    .await
+                {
+                    Ok(charged) if charged.is_positive() => sweep.charged += 1,
+                    Ok(_) => {}
+                    Err(error) => {
+                        tracing::warn!(cluster = %group.cluster, user = %group.user, %error, "budget sweep: cannot charge the node group");
+                    }
+                }
+            }
+        }
         for meter in self.store.meters().await? {
             if !running.contains(&meter.cluster) {
                 budgets.meter(&meter.cluster, &meter.account, None).await?;
@@ -99,6 +125,23 @@ impl Provisioner {
                     self.exhausted(&cluster, &row.account, row.balance).await;
                     budgets.counters.exhaustion_destroys.inc();
                     sweep.exhausted.push(record.cluster.clone());
+                }
+                let groups = node_groups.iter().filter(|g| {
+                    g.user == row.account
+                        && matches!(g.phase, NodeGroupPhase::Pending | NodeGroupPhase::Live)
+                });
+                for group in groups {
+                    let Ok(cluster) = ClusterName::parse(&group.cluster) else {
+                        continue;
+                    };
+                    tracing::warn!(%cluster, user = %group.user, balance = %row.balance, "budget exhausted: destroying the node group");
+                    if let Err(error) = self.destroy_node_group(ACTOR, &cluster, &group.user).await
+                    {
+                        tracing::warn!(%cluster, user = %group.user, %error, "budget sweep: cannot destroy the node group");
+                        continue;
+                    }
+                    budgets.counters.exhaustion_destroys.inc();
+                    sweep.exhausted.push(meter_key(&group.cluster, &group.user));
                 }
             } else if is_low(&row) && self.store.mark_warned(&row.account, &period).await? {
                 self.audit_account(

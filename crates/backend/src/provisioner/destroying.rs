@@ -90,6 +90,9 @@ impl Provisioner {
         };
         let now = self.clock.now();
         self.record_intent(actor, cluster, &stack, now).await?;
+        // Its node groups' nodes launch from its template: they go first (their deletes are
+        // asked now; the reaper finishes them).
+        self.destroy_node_groups_of(actor, cluster).await;
         self.destroy_recorded.notify_one();
         let action = if actor == super::reaper::ACTOR {
             "reap"

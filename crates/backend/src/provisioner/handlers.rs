@@ -8,7 +8,8 @@ use sliderule_protocol::provisioner::{
 };
 use sliderule_protocol::provisioner::{
     ClusterReport, ClusterRequest, ClusterStatus, DeployRequest, DestroyResponse, ExtendRequest,
-    InfoResponse, ReportResponse, StackEvent,
+    InfoResponse, NodeGroupDeploy, NodeGroupExtend, NodeGroupRequest, NodeGroupStatus,
+    ReportResponse, StackEvent,
 };
 
 use super::audit::{AuditPage, AuditRequest};
@@ -180,4 +181,71 @@ pub async fn audit(
 ) -> Result<Json<AuditPage>, ApiError> {
     caller.must_be_owner("the audit log")?;
     Ok(Json(state.provisioner.audit_page(&request).await?))
+}
+
+/// `/deploy/<user>`: the caller's node group (see [`super::node_groups`]).
+pub async fn deploy_nodes(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(user): Path<String>,
+    JsonBody(request): JsonBody<NodeGroupDeploy>,
+) -> Result<Json<NodeGroupStatus>, ApiError> {
+    let provisioner = &state.provisioner;
+    let view = provisioner
+        .deploy_node_group(&caller, &user, &request)
+        .await?;
+    Ok(Json(view.status(provisioner.clock.now())))
+}
+
+pub async fn extend_nodes(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(user): Path<String>,
+    JsonBody(request): JsonBody<NodeGroupExtend>,
+) -> Result<Json<NodeGroupStatus>, ApiError> {
+    let provisioner = &state.provisioner;
+    let view = provisioner
+        .extend_node_group(&caller, &user, &request)
+        .await?;
+    Ok(Json(view.status(provisioner.clock.now())))
+}
+
+pub async fn status_nodes(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(user): Path<String>,
+    JsonBody(request): JsonBody<NodeGroupRequest>,
+) -> Result<Json<NodeGroupStatus>, ApiError> {
+    let provisioner = &state.provisioner;
+    let view = provisioner
+        .node_group_status(&caller, &user, &request.cluster)
+        .await?;
+    Ok(Json(view.status(provisioner.clock.now())))
+}
+
+pub async fn events_nodes(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(user): Path<String>,
+    JsonBody(request): JsonBody<NodeGroupRequest>,
+) -> Result<Json<Vec<StackEvent>>, ApiError> {
+    Ok(Json(
+        state
+            .provisioner
+            .node_group_events(&caller, &user, &request.cluster)
+            .await?,
+    ))
+}
+
+pub async fn destroy_nodes(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(user): Path<String>,
+    JsonBody(request): JsonBody<NodeGroupRequest>,
+) -> Result<Json<NodeGroupStatus>, ApiError> {
+    let provisioner = &state.provisioner;
+    let view = provisioner
+        .destroy_node_group_for(&caller, &user, &request.cluster)
+        .await?;
+    Ok(Json(view.status(provisioner.clock.now())))
 }

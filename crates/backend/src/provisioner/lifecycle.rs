@@ -7,7 +7,7 @@
 
 use serde_json::json;
 use sliderule_protocol::provisioner::{ClusterState, DeployRequest, ExtendRequest};
-use sliderule_protocol::{ClusterName, NodeCapacity, Version, codes};
+use sliderule_protocol::{ClusterName, NodeCapacity, Ttl, Version, codes};
 use time::OffsetDateTime;
 
 use super::Provisioner;
@@ -130,7 +130,10 @@ impl Provisioner {
             let stack = self.cloud.describe_stack(cluster).await?;
             let wanted = Wanted::of(request, record.as_ref());
             let done = match (record, stack) {
-                (None, None) => self.create(caller, cluster, &wanted, now, deadline).await?,
+                (None, None) => {
+                    self.create(caller.login(), cluster, &wanted, now, deadline)
+                        .await?
+                }
                 (None, Some(stack)) => {
                     refuse_busy_or_failed(cluster, &stack)?;
                     self.adopt(cluster, &stack, caller.login(), deadline, now, "deploy")
@@ -167,7 +170,7 @@ impl Provisioner {
     /// request recorded it first (the caller looks again).
     async fn create(
         &self,
-        caller: &Caller,
+        login: &str,
         cluster: &ClusterName,
         wanted: &Wanted,
         now: OffsetDateTime,
@@ -175,7 +178,7 @@ impl Provisioner {
     ) -> Result<Option<()>, ProvisionerError> {
         let record = ClusterRecord {
             cluster: cluster.as_str().to_owned(),
-            owner: caller.login().to_owned(),
+            owner: login.to_owned(),
             node_capacity: wanted.node_capacity,
             version: wanted.version.clone(),
             is_public: wanted.is_public,
@@ -201,7 +204,7 @@ impl Provisioner {
                     r.stack_id = Some(stack_id.clone());
                 })
                 .await?;
-                self.audit(caller.login(), "deploy", cluster, parameters, Ok(()))
+                self.audit(login, "deploy", cluster, parameters, Ok(()))
                     .await;
                 Ok(Some(()))
             }
@@ -209,7 +212,7 @@ impl Provisioner {
                 // Nothing was created: close the record so the name is free again.
                 self.modify(cluster, close).await?;
                 self.audit(
-                    caller.login(),
+                    login,
                     "deploy",
                     cluster,
                     parameters,
@@ -219,6 +222,34 @@ impl Provisioner {
                 Err(error.into())
             }
         }
+    }
+
+    /// Deploys `cluster` for the service itself (the demo's public cluster, `login` its owner)
+    /// unless it is open already: public, `nodes` nodes, `ttl` from now.
+    pub async fn ensure_cluster(
+        &self,
+        login: &str,
+        cluster: &ClusterName,
+        nodes: u32,
+        ttl: Ttl,
+    ) -> Result<(), ProvisionerError> {
+        let open = self
+            .store
+            .cluster(cluster.as_str())
+            .await?
+            .is_some_and(|r| r.phase != ClusterPhase::Closed);
+        if open || self.cloud.describe_stack(cluster).await?.is_some() {
+            return Ok(());
+        }
+        let wanted = Wanted {
+            node_capacity: nodes,
+            version: Version::latest().as_str().to_owned(),
+            is_public: true,
+        };
+        let now = self.clock.now();
+        self.create(login, cluster, &wanted, now, now + ttl.duration())
+            .await?;
+        Ok(())
     }
 
     /// A deploy of a cluster whose stack exists and is recorded.

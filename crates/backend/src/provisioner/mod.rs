@@ -15,6 +15,7 @@ pub mod destroying;
 pub mod error;
 mod handlers;
 pub mod lifecycle;
+pub mod node_groups;
 mod organization_handlers;
 pub mod organizations;
 pub mod reaper;
@@ -56,6 +57,8 @@ pub struct Provisioner {
     pub instance: String,
     /// The public cluster's name (shown in `/info`'s known clusters).
     pub public_cluster: Option<String>,
+    /// The cluster `sliderule` names in node-group requests (`provisioner.public_cluster`).
+    pub node_group_public_cluster: Option<sliderule_protocol::ClusterName>,
     /// Budgets, when they are on: deploys and extends are paid for, records are metered.
     pub budgets: Option<Arc<Budgets>>,
     /// The largest `max_nodes` an organization may have: the owner limit.
@@ -94,6 +97,11 @@ impl Provisioner {
             // Unique per process, so leases tell replicas apart.
             instance: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4()),
             public_cluster: config.web.public_cluster.clone(),
+            // Checked by the configuration's validation.
+            node_group_public_cluster: settings
+                .public_cluster
+                .as_deref()
+                .and_then(|name| sliderule_protocol::ClusterName::parse(name).ok()),
             budgets,
             max_org_nodes: config.authenticator.owner_max_nodes,
             signing: Arc::new(Signing {

@@ -10,9 +10,12 @@ use super::error::ProvisionerError;
 use super::status::View;
 
 impl Provisioner {
-    /// Every open cluster the caller may use, by name: the records and one batch question to
-    /// the cloud, not a round trip per cluster.
+    /// Every open cluster the caller may use or has a node group on, by name, with its node
+    /// groups under `"users"`: the records and one batch question to the cloud, not a round
+    /// trip per cluster (node groups are few, and asked one by one).
     pub async fn report(&self, caller: &Caller) -> Result<ClusterReport, ProvisionerError> {
+        let mut node_groups = self.node_groups_by_cluster().await?;
+        let login = caller.login().to_ascii_lowercase();
         let records: Vec<_> = self
             .store
             .open_clusters()
@@ -20,10 +23,10 @@ impl Provisioner {
             .into_iter()
             .filter_map(|record| {
                 let cluster = ClusterName::parse(&record.cluster).ok()?;
-                caller
-                    .claims
-                    .may_use_cluster(&cluster)
-                    .then_some((cluster, record))
+                let has_nodes = node_groups
+                    .get(&record.cluster)
+                    .is_some_and(|users| users.contains_key(&login));
+                (caller.claims.may_use_cluster(&cluster) || has_nodes).then_some((cluster, record))
             })
             .collect();
         let names: Vec<ClusterName> = records.iter().map(|(c, _)| c.clone()).collect();
@@ -37,7 +40,9 @@ impl Provisioner {
                 current_nodes,
                 organization: None,
             };
-            report.insert(cluster, view.summary());
+            let mut summary = view.summary();
+            summary.users = node_groups.remove(cluster.as_str()).unwrap_or_default();
+            report.insert(cluster, summary);
         }
         Ok(report)
     }

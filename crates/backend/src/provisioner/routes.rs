@@ -7,7 +7,10 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use sliderule_protocol::ClusterName;
-use sliderule_protocol::provisioner::{DiscoveryStatus, ServerVersion, SourceVersion, paths};
+use sliderule_protocol::provisioner::node_groups::PUBLIC_CLUSTER_ALIAS;
+use sliderule_protocol::provisioner::{
+    DiscoveryStatus, DiscoveryStatusRequest, ServerVersion, SourceVersion, paths,
+};
 
 use sliderule_protocol::organizations::paths as orgs;
 
@@ -29,6 +32,12 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route(paths::STATUS, post(handlers::status))
         .route(paths::EVENTS, post(handlers::events))
         .route(paths::REPORT_CLUSTERS, post(handlers::report_clusters))
+        // Per-user node groups: `/<action>/<user>` (the 5.x client's `user_service=True`).
+        .route("/deploy/{user}", post(handlers::deploy_nodes))
+        .route("/extend/{user}", post(handlers::extend_nodes))
+        .route("/status/{user}", post(handlers::status_nodes))
+        .route("/events/{user}", post(handlers::events_nodes))
+        .route("/destroy/{user}", post(handlers::destroy_nodes))
         .route("/report/clusters/{cluster}", post(handlers::report_cluster))
         .route(paths::REPORT, post(handlers::report))
         .route("/audit", post(handlers::audit))
@@ -69,14 +78,36 @@ pub fn routes(state: &AppState) -> Router<AppState> {
 
 /// A simulated cluster's `/discovery/status`: `{"nodes": N}`, as SlideRule clusters answer, so
 /// clients that wait for nodes work against the demo.
+///
+/// `{"service": "<user>"}` (what the 5.x client sends with `user_service=True`) counts that
+/// person's node group; any other service (the cluster's own name, `sliderule`) the cluster's
+/// nodes. The host `sliderule.<domain>` is the public cluster (`provisioner.public_cluster`).
 async fn discovery_status(
     State(state): State<AppState>,
     Path(cluster): Path<String>,
+    body: axum::body::Bytes,
 ) -> Result<Json<DiscoveryStatus>, ApiError> {
-    let cluster = ClusterName::parse(&cluster)
-        .map_err(|e| ApiError::bad_request("invalid_request", e.to_string()))?;
-    let nodes = state.provisioner.cloud.current_nodes(&cluster).await?;
+    let cluster = simulated_cluster(&state, &cluster)?;
+    let service = serde_json::from_slice::<DiscoveryStatusRequest>(&body)
+        .ok()
+        .map(|request| request.service.to_ascii_lowercase())
+        .filter(|service| service != cluster.as_str() && service != PUBLIC_CLUSTER_ALIAS);
+    let cloud = &state.provisioner.cloud;
+    let nodes = match service {
+        Some(user) => cloud.node_group_nodes(&cluster, &user).await?,
+        None => cloud.current_nodes(&cluster).await?,
+    };
     Ok(Json(DiscoveryStatus { nodes }))
+}
+
+/// The simulated cluster a cluster host names: `sliderule` is the public cluster.
+fn simulated_cluster(state: &AppState, host: &str) -> Result<ClusterName, ApiError> {
+    if host == PUBLIC_CLUSTER_ALIAS
+        && let Some(public) = &state.provisioner.node_group_public_cluster
+    {
+        return Ok(public.clone());
+    }
+    ClusterName::parse(host).map_err(|e| ApiError::bad_request("invalid_request", e.to_string()))
 }
 
 /// The newest release the demo knows: what a simulated cluster deployed with `latest` reports.
@@ -89,8 +120,7 @@ async fn source_version(
     State(state): State<AppState>,
     Path(cluster): Path<String>,
 ) -> Result<Json<SourceVersion>, ApiError> {
-    let cluster = ClusterName::parse(&cluster)
-        .map_err(|e| ApiError::bad_request("invalid_request", e.to_string()))?;
+    let cluster = simulated_cluster(&state, &cluster)?;
     let stack = state
         .provisioner
         .cloud

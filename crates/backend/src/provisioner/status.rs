@@ -144,6 +144,7 @@ impl View {
             owner: self.owner(),
             created: self.stack.as_ref().map(|s| s.info.creation_time),
             destroy_pending: self.pending_destroy().is_some(),
+            users: Default::default(),
         }
     }
 }

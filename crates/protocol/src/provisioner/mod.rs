@@ -7,6 +7,7 @@ pub mod budget;
 pub mod discovery_status;
 pub mod events;
 pub mod info;
+pub mod node_groups;
 pub mod outbox;
 pub mod report;
 pub mod requests;
@@ -20,6 +21,9 @@ pub use budget::{
 pub use discovery_status::{DiscoveryStatus, DiscoveryStatusRequest, ServerVersion, SourceVersion};
 pub use events::StackEvent;
 pub use info::InfoResponse;
+pub use node_groups::{
+    HostCluster, NodeGroupDeploy, NodeGroupExtend, NodeGroupRequest, NodeGroupStatus, UserNodes,
+};
 pub use outbox::{OutboxMessage, OutboxResponse};
 pub use report::{ClusterReport, ClusterSummary, ReportResponse};
 pub use requests::{BranchRequest, ClusterRequest, DeployRequest, ExtendRequest};

@@ -40,6 +40,9 @@ pub struct ClusterSummary {
     /// Ours; absent when false, so upstream's report shape is unchanged.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub destroy_pending: bool,
+    /// Its per-user node groups, by login (upstream's `"users"`); absent when it has none.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub users: BTreeMap<String, crate::provisioner::UserNodes>,
 }
 
 /// The body of `/report/clusters`: cluster name → summary, in name order.
@@ -81,6 +84,7 @@ mod tests {
             owner: "bob".into(),
             created: None,
             destroy_pending: false,
+            users: Default::default(),
         };
         let json = serde_json::to_value(&summary).unwrap();
         assert!(json.get("created").is_none());

@@ -288,6 +288,7 @@ mod tests {
             owner: "bob".into(),
             created: None,
             destroy_pending: false,
+            users: Default::default(),
         }
     }
 

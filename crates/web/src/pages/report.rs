@@ -255,6 +255,7 @@ mod tests {
             owner: owner.into(),
             created: None,
             destroy_pending: false,
+            users: Default::default(),
         }
     }
 

@@ -10,7 +10,9 @@ use sliderule_protocol::{ClusterName, NodeCapacity, Version};
 use time::OffsetDateTime;
 
 use super::settings::CloudFormationSettings;
-use crate::cloud::{ManagedStack, Stack, StackSpec, TAG_CLUSTER, TAG_DEPLOYMENT, TAG_OWNER};
+use crate::cloud::{
+    ManagedStack, Stack, StackSpec, TAG_CLUSTER, TAG_DEPLOYMENT, TAG_OWNER, TAG_USER,
+};
 
 /// The template parameters the driver sets from each [`StackSpec`] and its settings. Operator
 /// extras may not use these names.
@@ -78,7 +80,7 @@ pub(super) fn timestamp(value: &DateTime) -> Option<OffsetDateTime> {
     OffsetDateTime::from_unix_timestamp_nanos(value.as_nanos()).ok()
 }
 
-fn tag<'a>(stack: &'a AwsStack, key: &str) -> Option<&'a str> {
+pub(super) fn tag<'a>(stack: &'a AwsStack, key: &str) -> Option<&'a str> {
     stack
         .tags()
         .iter()
@@ -86,7 +88,7 @@ fn tag<'a>(stack: &'a AwsStack, key: &str) -> Option<&'a str> {
         .and_then(Tag::value)
 }
 
-fn parameter<'a>(stack: &'a AwsStack, key: &str) -> Option<&'a str> {
+pub(super) fn parameter<'a>(stack: &'a AwsStack, key: &str) -> Option<&'a str> {
     stack
         .parameters()
         .iter()
@@ -148,7 +150,8 @@ pub(super) fn managed(aws: &AwsStack, deployment: &str) -> Option<ManagedStack> 
         return None;
     }
     let status = status(aws)?;
-    if status == StackStatus::DeleteComplete {
+    // Node groups are found through their records, not adopted as clusters.
+    if status == StackStatus::DeleteComplete || tag(aws, TAG_USER).is_some() {
         return None;
     }
     let Some(cluster) = tag(aws, TAG_CLUSTER).and_then(|name| ClusterName::parse(name).ok()) else {

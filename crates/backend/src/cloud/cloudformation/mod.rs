@@ -27,19 +27,21 @@ mod convert;
 
 pub use convert::CORE_PARAMETERS;
 mod errors;
+mod node_groups;
 mod settings;
 
 use async_trait::async_trait;
 use aws_config::SdkConfig;
 use aws_sdk_autoscaling::types::LifecycleState;
-use aws_sdk_cloudformation::types::Capability;
+use aws_sdk_cloudformation::types::{Capability, Stack as AwsStack};
 use sliderule_protocol::ClusterName;
 use sliderule_protocol::provisioner::{StackEvent, StackStatus};
 
 use self::errors::{AwsFailure, Kind};
 pub use self::settings::{BUNDLED_TEMPLATE, CloudFormationSettings, config_loader, read_template};
-use super::{Cloud, CloudError, ManagedStack, Stack, StackSpec, stack_name};
+use super::{Cloud, CloudError, ManagedStack, NodeGroupSpec, Stack, StackSpec, stack_name};
 use crate::config::AwsConfig;
+use sliderule_protocol::provisioner::node_groups::stack_name as node_group_stack;
 
 /// The template's logical id of the nodes' auto-scaling group, whose in-service instances are
 /// the cluster's current nodes. An operator's own template must keep it.
@@ -100,12 +102,12 @@ impl CloudFormationCloud {
         format!("sliderule-{}", uuid::Uuid::new_v4())
     }
 
-    /// The physical id of the cluster's node group, if the stack and the group exist.
-    async fn node_group(&self, cluster: &ClusterName) -> Result<Option<String>, CloudError> {
+    /// The physical id of the stack's `NodeGroup`, if the stack and the group exist.
+    async fn group_of(&self, stack: &str) -> Result<Option<String>, CloudError> {
         let answer = self
             .cloudformation
             .describe_stack_resource()
-            .stack_name(stack_name(cluster))
+            .stack_name(stack)
             .logical_resource_id(NODE_GROUP)
             .send()
             .await;
@@ -124,6 +126,91 @@ impl CloudFormationCloud {
                 }
             }
         }
+    }
+}
+
+impl CloudFormationCloud {
+    /// Starts deleting the stack `name`; none is `Ok`.
+    async fn delete_named(&self, name: &str) -> Result<(), CloudError> {
+        // DeleteStack of a missing stack succeeds on AWS; moto agrees. "does not exist" is
+        // still accepted in case either changes its mind.
+        let answer = self
+            .cloudformation
+            .delete_stack()
+            .stack_name(name)
+            .client_request_token(Self::request_token())
+            .send()
+            .await;
+        match answer {
+            Ok(_) => Ok(()),
+            Err(err) => {
+                let failure = AwsFailure::from_sdk("CloudFormation", "DeleteStack", err);
+                match failure.kind {
+                    Kind::DoesNotExist => Ok(()),
+                    _ => Err(failure.into_cloud_error()),
+                }
+            }
+        }
+    }
+
+    /// The live stack `name` as AWS describes it, or `None`.
+    async fn describe_raw(&self, name: &str) -> Result<Option<AwsStack>, CloudError> {
+        let answer = self
+            .cloudformation
+            .describe_stacks()
+            .stack_name(name)
+            .send()
+            .await;
+        let answer = match answer {
+            Ok(answer) => answer,
+            Err(err) => {
+                let failure = AwsFailure::from_sdk("CloudFormation", "DescribeStacks", err);
+                return match failure.kind {
+                    Kind::DoesNotExist => Ok(None),
+                    _ => Err(failure.into_cloud_error()),
+                };
+            }
+        };
+        // By name AWS describes only the live stack; a deleted one is filtered anyway, as the
+        // trait promises.
+        Ok(answer
+            .stacks()
+            .first()
+            .filter(|stack| convert::status(stack) != Some(StackStatus::DeleteComplete))
+            .cloned())
+    }
+
+    /// The live stack `name` as the trait's [`Stack`], or `None`.
+    async fn describe_named(&self, name: &str) -> Result<Option<Stack>, CloudError> {
+        self.describe_raw(name)
+            .await?
+            .map(|stack| convert::stack(&stack).map_err(CloudError::Unavailable))
+            .transpose()
+    }
+
+    /// The in-service instances of the stack's `NodeGroup` (0 without one).
+    async fn in_service(&self, stack: &str) -> Result<u32, CloudError> {
+        let Some(group) = self.group_of(stack).await? else {
+            return Ok(0);
+        };
+        let answer = self
+            .autoscaling
+            .describe_auto_scaling_groups()
+            .auto_scaling_group_names(group)
+            .send()
+            .await
+            .map_err(|err| {
+                AwsFailure::from_sdk("Auto Scaling", "DescribeAutoScalingGroups", err)
+                    .into_cloud_error()
+            })?;
+        // A group being replaced or deleted may be gone already: no nodes.
+        let in_service = answer
+            .auto_scaling_groups()
+            .iter()
+            .flat_map(|group| group.instances())
+            .filter(|instance| instance.lifecycle_state() == Some(&LifecycleState::InService))
+            .count();
+        Ok(u32::try_from(in_service).unwrap_or(u32::MAX))
     }
 }
 
@@ -179,51 +266,11 @@ impl Cloud for CloudFormationCloud {
     }
 
     async fn delete_stack(&self, cluster: &ClusterName) -> Result<(), CloudError> {
-        // DeleteStack of a missing stack succeeds on AWS; moto agrees. "does not exist" is
-        // still accepted in case either changes its mind.
-        let answer = self
-            .cloudformation
-            .delete_stack()
-            .stack_name(stack_name(cluster))
-            .client_request_token(Self::request_token())
-            .send()
-            .await;
-        match answer {
-            Ok(_) => Ok(()),
-            Err(err) => {
-                let failure = AwsFailure::from_sdk("CloudFormation", "DeleteStack", err);
-                match failure.kind {
-                    Kind::DoesNotExist => Ok(()),
-                    _ => Err(failure.into_cloud_error()),
-                }
-            }
-        }
+        self.delete_named(&stack_name(cluster)).await
     }
 
     async fn describe_stack(&self, cluster: &ClusterName) -> Result<Option<Stack>, CloudError> {
-        let answer = self
-            .cloudformation
-            .describe_stacks()
-            .stack_name(stack_name(cluster))
-            .send()
-            .await;
-        let answer = match answer {
-            Ok(answer) => answer,
-            Err(err) => {
-                let failure = AwsFailure::from_sdk("CloudFormation", "DescribeStacks", err);
-                return match failure.kind {
-                    Kind::DoesNotExist => Ok(None),
-                    _ => Err(failure.into_cloud_error()),
-                };
-            }
-        };
-        // By name AWS describes only the live stack; a deleted one is filtered anyway, as the
-        // trait promises.
-        let Some(described) = answer.stacks().first() else {
-            return Ok(None);
-        };
-        let stack = convert::stack(described).map_err(CloudError::Unavailable)?;
-        Ok((stack.info.stack_status != StackStatus::DeleteComplete).then_some(stack))
+        self.describe_named(&stack_name(cluster)).await
     }
 
     async fn stack_events(&self, stack_id: &str) -> Result<Vec<StackEvent>, CloudError> {
@@ -260,27 +307,31 @@ impl Cloud for CloudFormationCloud {
     }
 
     async fn current_nodes(&self, cluster: &ClusterName) -> Result<u32, CloudError> {
-        let Some(group) = self.node_group(cluster).await? else {
-            return Ok(0);
-        };
-        let answer = self
-            .autoscaling
-            .describe_auto_scaling_groups()
-            .auto_scaling_group_names(group)
-            .send()
-            .await
-            .map_err(|err| {
-                AwsFailure::from_sdk("Auto Scaling", "DescribeAutoScalingGroups", err)
-                    .into_cloud_error()
-            })?;
-        // A group being replaced or deleted may be gone already: no nodes.
-        let in_service = answer
-            .auto_scaling_groups()
-            .iter()
-            .flat_map(|group| group.instances())
-            .filter(|instance| instance.lifecycle_state() == Some(&LifecycleState::InService))
-            .count();
-        Ok(u32::try_from(in_service).unwrap_or(u32::MAX))
+        self.in_service(&stack_name(cluster)).await
+    }
+
+    async fn create_node_group(&self, spec: &NodeGroupSpec) -> Result<String, CloudError> {
+        self.put_node_group(spec, false).await
+    }
+
+    async fn update_node_group(&self, spec: &NodeGroupSpec) -> Result<(), CloudError> {
+        self.put_node_group(spec, true).await.map(|_| ())
+    }
+
+    async fn delete_node_group(&self, cluster: &ClusterName, user: &str) -> Result<(), CloudError> {
+        self.delete_named(&node_group_stack(cluster, user)).await
+    }
+
+    async fn describe_node_group(
+        &self,
+        cluster: &ClusterName,
+        user: &str,
+    ) -> Result<Option<Stack>, CloudError> {
+        self.describe_named(&node_group_stack(cluster, user)).await
+    }
+
+    async fn node_group_nodes(&self, cluster: &ClusterName, user: &str) -> Result<u32, CloudError> {
+        self.in_service(&node_group_stack(cluster, user)).await
     }
 
     async fn managed_stacks(&self) -> Result<Vec<ManagedStack>, CloudError> {

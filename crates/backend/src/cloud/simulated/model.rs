@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use sliderule_protocol::{ClusterName, NodeCapacity, Version};
 use time::OffsetDateTime;
 
+use super::resources::{RESOURCES, Resource, USER_NODE_RESOURCES};
 use crate::cloud::StackSpec;
 
 /// The parameters a stack runs with.
@@ -82,6 +83,9 @@ pub(super) struct StoredStack {
     pub(super) stack_id: String,
     pub(super) stack_name: String,
     pub(super) cluster: ClusterName,
+    /// For a node group's stack (`deploy/user-nodes.yaml`): whose it is. Absent for a cluster's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) user: Option<String>,
     /// Its `sliderule:deployment` tag.
     pub(super) deployment: String,
     /// Its `sliderule:owner` tag.
@@ -92,7 +96,30 @@ pub(super) struct StoredStack {
     pub(super) operations: Vec<Operation>,
 }
 
+/// The store key of `user`'s node group on `cluster` (a cluster's own stack is keyed by its
+/// name, which has no `/`).
+pub(super) fn node_group_key(cluster: &ClusterName, user: &str) -> String {
+    format!("{cluster}/{user}")
+}
+
 impl StoredStack {
+    /// Its key in the store's `simulated_stacks`.
+    pub(super) fn key(&self) -> String {
+        match &self.user {
+            Some(user) => node_group_key(&self.cluster, user),
+            None => self.cluster.as_str().to_owned(),
+        }
+    }
+
+    /// Its template's resources, in creation order.
+    pub(super) fn resources(&self) -> &'static [Resource] {
+        if self.user.is_some() {
+            &USER_NODE_RESOURCES
+        } else {
+            &RESOURCES
+        }
+    }
+
     /// When the stack was created (its first operation).
     pub(super) fn created_at(&self) -> Option<OffsetDateTime> {
         self.operations.first().map(|op| op.started_at)

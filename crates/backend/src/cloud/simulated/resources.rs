@@ -58,6 +58,10 @@ pub(super) const RESOURCES: [Resource; 7] = [
     DNS_RECORD,
 ];
 
+/// The resources of a node group's stack (`deploy/user-nodes.yaml`): one auto-scaling group
+/// launched from its cluster's node template.
+pub(super) const USER_NODE_RESOURCES: [Resource; 1] = [NODE_GROUP];
+
 /// The resource named `logical_id`, if the template has one.
 pub(super) fn by_logical_id(logical_id: &str) -> Option<Resource> {
     RESOURCES.into_iter().find(|r| r.logical_id == logical_id)

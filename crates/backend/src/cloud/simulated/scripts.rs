@@ -21,8 +21,7 @@ use time::OffsetDateTime;
 
 use super::model::Parameters;
 use super::resources::{
-    NODE_GROUP, NODE_LAUNCH_TEMPLATE, Naming, RESOURCES, Resource, SECURITY_GROUP, STACK_TYPE,
-    by_logical_id,
+    NODE_GROUP, NODE_LAUNCH_TEMPLATE, Naming, Resource, SECURITY_GROUP, STACK_TYPE, by_logical_id,
 };
 
 /// CloudFormation's reason on the first event of an operation someone asked for.
@@ -136,11 +135,16 @@ fn teardown(after: u32, resources: &[Resource]) -> (Vec<Step>, u32) {
     (steps, last)
 }
 
-pub(super) fn create_script(parameters: &Parameters, fails: bool) -> Vec<Step> {
+/// Creating `resources` (a template's, in order) one after the other.
+pub(super) fn create_script(
+    parameters: &Parameters,
+    fails: bool,
+    resources: &[Resource],
+) -> Vec<Step> {
     let mut steps = vec![Step::stack(0, "CREATE_IN_PROGRESS", None).because(USER_INITIATED)];
     // What a rollback would delete: every resource started so far.
-    let mut started = Vec::with_capacity(RESOURCES.len());
-    for (index, resource) in RESOURCES.iter().enumerate() {
+    let mut started = Vec::with_capacity(resources.len());
+    for (index, resource) in resources.iter().enumerate() {
         let tick = resource_tick(0, index);
         steps.push(Step::resource(tick, *resource, "CREATE_IN_PROGRESS"));
         started.push(*resource);
@@ -155,7 +159,7 @@ pub(super) fn create_script(parameters: &Parameters, fails: bool) -> Vec<Step> {
             created
         });
     }
-    let done = resource_tick(0, RESOURCES.len());
+    let done = resource_tick(0, resources.len());
     steps.push(Step::stack(done, "CREATE_COMPLETE", None));
     steps
 }

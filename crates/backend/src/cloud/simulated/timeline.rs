@@ -72,7 +72,9 @@ impl Timeline {
         let mut in_force: Option<&Parameters> = None;
         for (index, operation) in stack.operations.iter().enumerate() {
             let script = match &operation.kind {
-                OperationKind::Create { parameters, fails } => create_script(parameters, *fails),
+                OperationKind::Create { parameters, fails } => {
+                    create_script(parameters, *fails, stack.resources())
+                }
                 OperationKind::Update { parameters } => update_script(in_force, parameters),
                 OperationKind::Delete => delete_script(&standing(&timeline.events)),
             };

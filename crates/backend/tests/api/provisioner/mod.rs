@@ -5,6 +5,7 @@ mod budgets;
 mod destroying;
 mod failures;
 mod lifecycle;
+mod node_groups;
 mod notifications;
 mod on_moto;
 mod organizations;

@@ -32,6 +32,7 @@ pub(super) fn replica(app: &TestApp, cloud: Arc<dyn Cloud>, instance: &str) -> P
         reconcile_period: p.reconcile_period,
         instance: instance.to_owned(),
         public_cluster: None,
+        node_group_public_cluster: p.node_group_public_cluster.clone(),
         budgets: p.budgets.clone(),
         max_org_nodes: p.max_org_nodes,
         signing: p.signing.clone(),
