@@ -8,4 +8,6 @@ ensure_web_tools
 build_web
 step "starting the demo"
 cd "$ROOT"
+# The public cluster per-user node groups attach to (`sliderule` in their requests).
+export SLIDERULE_PROVISIONER__PUBLIC_CLUSTER="${SLIDERULE_PROVISIONER__PUBLIC_CLUSTER:-public}"
 exec cargo run --quiet -p sliderule-backend -- demo "$@"

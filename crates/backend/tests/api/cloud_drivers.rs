@@ -20,7 +20,7 @@ use std::time::Duration;
 use sliderule_backend::cloud::cloudformation::{
     BUNDLED_TEMPLATE, CloudFormationCloud, CloudFormationSettings,
 };
-use sliderule_backend::cloud::{Cloud, CloudError, StackSpec, stack_name};
+use sliderule_backend::cloud::{Cloud, CloudError, NodeGroupSpec, StackSpec, stack_name};
 use sliderule_protocol::provisioner::ClusterState;
 use sliderule_protocol::{ClusterName, NodeCapacity, Version};
 
@@ -334,6 +334,102 @@ pub mod suite {
         assert_eq!(many, vec![(Some(stack), nodes), (None, 0)]);
         d.cloud.delete_stack(&same.cluster).await.expect("clean up");
     }
+
+    /// A node group's whole life on a running cluster: created as `<cluster>-cluster-<user>-asg`,
+    /// counted apart from the cluster, resized, refused twice, not a managed cluster, deleted
+    /// with its cluster left running; refused on a cluster that is not there.
+    pub async fn node_group_lifecycle(d: &Driver) {
+        let parent = spec("host", 1, "latest");
+        let cluster = parent.cluster.clone();
+        let group = |nodes: u32| NodeGroupSpec {
+            cluster: cluster.clone(),
+            user: "bob".into(),
+            node_capacity: NodeCapacity::new(nodes),
+        };
+        let orphan = NodeGroupSpec {
+            cluster: name("nowhere"),
+            ..group(1)
+        };
+        match d.cloud.create_node_group(&orphan).await {
+            Err(CloudError::Conflict(message)) => {
+                assert!(message.contains("nowhere-cluster"), "{message}")
+            }
+            other => panic!("a node group on no cluster: {other:?}"),
+        }
+        d.cloud.create_stack(&parent).await.expect("create_stack");
+        reaches(d, &cluster, ClusterState::Running).await;
+
+        let stack_id = d
+            .cloud
+            .create_node_group(&group(2))
+            .await
+            .expect("create_node_group");
+        let running = d
+            .eventually("the node group runs", || async {
+                let stack = d
+                    .cloud
+                    .describe_node_group(&cluster, "bob")
+                    .await
+                    .unwrap()?;
+                (stack.status().state() == ClusterState::Running).then_some(stack)
+            })
+            .await;
+        assert_eq!(running.stack_id, stack_id);
+        assert_eq!(running.info.stack_name, "host-cluster-bob-asg");
+        assert_eq!(running.node_capacity, Some(NodeCapacity::new(2)));
+        match d.cloud.create_node_group(&group(2)).await {
+            Err(CloudError::Conflict(_)) => {}
+            other => panic!("a second node group: {other:?}"),
+        }
+        d.eventually("its nodes are up, the cluster's apart", || async {
+            let mine = d.cloud.node_group_nodes(&cluster, "bob").await.unwrap();
+            let theirs = d.cloud.current_nodes(&cluster).await.unwrap();
+            (mine == 2 && theirs == 1).then_some(())
+        })
+        .await;
+        d.cloud
+            .update_node_group(&group(3))
+            .await
+            .expect("update_node_group");
+        d.eventually("it is resized", || async {
+            let nodes = d.cloud.node_group_nodes(&cluster, "bob").await.unwrap();
+            let stack = d
+                .cloud
+                .describe_node_group(&cluster, "bob")
+                .await
+                .unwrap()?;
+            (nodes == 3 && stack.status().state() == ClusterState::Running).then_some(())
+        })
+        .await;
+        let managed = d.cloud.managed_stacks().await.unwrap();
+        assert_eq!(
+            managed.iter().filter(|m| m.cluster == cluster).count(),
+            1,
+            "the node group is not a cluster of its own: {managed:?}"
+        );
+
+        d.cloud
+            .delete_node_group(&cluster, "bob")
+            .await
+            .expect("delete_node_group");
+        d.eventually("the node group is gone", || async {
+            let stack = d.cloud.describe_node_group(&cluster, "bob").await.unwrap();
+            stack.is_none().then_some(())
+        })
+        .await;
+        assert_eq!(d.cloud.node_group_nodes(&cluster, "bob").await.unwrap(), 0);
+        let events = d.cloud.stack_events(&stack_id).await.unwrap();
+        // (moto has only the stack's own events; the simulated cloud also the group's.)
+        assert!(
+            events
+                .iter()
+                .any(|e| e.logical_resource_id == "host-cluster-bob-asg"),
+            "{events:#?}"
+        );
+        let host = d.cloud.describe_stack(&cluster).await.unwrap().unwrap();
+        assert_eq!(host.status().state(), ClusterState::Running);
+        d.cloud.delete_stack(&cluster).await.expect("clean up");
+    }
 }
 
 /// One `#[tokio::test]` per suite function, for the driver `$driver()` builds.
@@ -355,6 +451,11 @@ macro_rules! driver_suite {
             #[tokio::test]
             async fn absent_stacks() {
                 suite::absent_stacks(&$driver().await).await;
+            }
+
+            #[tokio::test]
+            async fn node_group_lifecycle() {
+                suite::node_group_lifecycle(&$driver().await).await;
             }
 
             #[tokio::test]
