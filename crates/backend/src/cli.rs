@@ -275,6 +275,11 @@ fn announce(mode: Mode, app: &Application) {
                 println!("{line}");
             }
         }
+        if let Some(public) = &state.provisioner.node_group_public_cluster {
+            println!(
+                "Public cluster {public}: add nodes of your own with /deploy/<you> and cluster \"sliderule\" (Python: user_service=True)"
+            );
+        }
         if !state.config.web.dist_dir.join("index.html").is_file() {
             println!(
                 "note: no web client in {}; build it with `trunk build --release` (./scripts/demo.sh does)",
