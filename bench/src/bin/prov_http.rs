@@ -302,6 +302,7 @@ async fn moto_cloud() -> anyhow::Result<(Arc<dyn sliderule_backend::cloud::Cloud
             ("VpcId".to_owned(), vpc),
             ("SubnetIds".to_owned(), subnets.join(",")),
         ]),
+        project_bucket: None,
     };
     let cloud = CloudFormationCloud::from_sdk_config(&moto.sdk_config().await, settings)
         .map_err(|e| anyhow::anyhow!("the CloudFormation driver: {e}"))?;

@@ -77,6 +77,8 @@ pub struct Overrides {
     /// Delivers notifications (SES on moto); built from `aws` when `notifications.sender` is set
     /// otherwise.
     pub mailer: Option<Arc<dyn Mailer>>,
+    /// Test summaries (S3 on moto); the driver's own otherwise.
+    pub summaries: Option<Arc<dyn crate::cloud::TestSummaries>>,
 }
 
 impl AppState {
@@ -143,7 +145,7 @@ impl AppState {
         )
         .map(Arc::new);
         let notifier = notifier(&config, store.clone(), &metrics, overrides.mailer).await;
-        let provisioner = Provisioner::new(
+        let mut provisioner = Provisioner::new(
             &config,
             cloud,
             store.clone(),
@@ -151,6 +153,13 @@ impl AppState {
             budgets,
             notifier,
         );
+        provisioner.summaries = match overrides.summaries {
+            Some(summaries) => Some(summaries),
+            None => {
+                crate::cloud::driver::summaries_from_config(&config, store.clone(), clock.clone())
+                    .await
+            }
+        };
         if config.mode == Mode::Demo
             && let Some(public) = &provisioner.node_group_public_cluster
         {

@@ -52,6 +52,15 @@ pub async fn reap(state: &AppState) -> Result<Reaped, StoreError> {
             }
         }
     };
+    // Then the test runner, whose stack goes when its time is up.
+    let test_runner = state
+        .provisioner
+        .sweep_test_runner()
+        .await
+        .unwrap_or_else(|error| {
+            tracing::warn!(%error, "reaper: cannot look at the test runner; trying again next sweep");
+            None
+        });
     // Counted after the sweep: what it finished is no longer pending.
     let open = state.provisioner.store.open_clusters().await.ok();
     let pending = open.as_ref().map_or(0, |open| {
@@ -62,6 +71,7 @@ pub async fn reap(state: &AppState) -> Result<Reaped, StoreError> {
         .and_then(|open| open.iter().filter_map(|r| r.deadline).min())
         .into_iter()
         .chain(node_groups.next_deadline)
+        .chain(test_runner)
         .min();
     let open = open.as_ref().map(Vec::len);
     match result {

@@ -9,9 +9,11 @@
 
 pub mod cloudformation;
 pub mod driver;
+pub mod s3;
 pub mod simulated;
 
 use async_trait::async_trait;
+use sliderule_protocol::provisioner::Branch;
 use sliderule_protocol::provisioner::{StackEvent, StackInfo, StackStatus};
 use sliderule_protocol::{ClusterName, NodeCapacity, Version};
 
@@ -21,6 +23,8 @@ pub const TAG_CLUSTER: &str = "sliderule:cluster";
 pub const TAG_OWNER: &str = "sliderule:owner";
 /// Tag of a node group's stack naming whose it is (a cluster's stack has none).
 pub const TAG_USER: &str = "sliderule:user";
+/// Tag of the test runner's stack naming the branch it tests.
+pub const TAG_TEST_BRANCH: &str = "sliderule:test-branch";
 /// Tag naming the deployment (one backend installation) that manages it.
 pub const TAG_DEPLOYMENT: &str = "sliderule:deployment";
 
@@ -47,6 +51,29 @@ pub struct NodeGroupSpec {
     pub cluster: ClusterName,
     pub user: String,
     pub node_capacity: NodeCapacity,
+}
+
+/// A test run to start (provisioner.md, "Test runner").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestRunSpec {
+    pub branch: Branch,
+    /// Its `DeployDate`.
+    pub started: time::OffsetDateTime,
+}
+
+/// The test runner's stack as the cloud describes it now, with the branch it tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestRun {
+    pub branch: Option<Branch>,
+    pub stack: Stack,
+}
+
+/// Where test summaries are read (`s3://<project_bucket>/testrunner/<branch>-summary.json`, or
+/// the simulated cloud's runs).
+#[async_trait]
+pub trait TestSummaries: Send + Sync + 'static {
+    /// The branch's latest summary, as the run wrote it; `None` when it has none.
+    async fn summary(&self, branch: &Branch) -> Result<Option<serde_json::Value>, CloudError>;
 }
 
 /// A stack as the cloud describes it now.
@@ -157,6 +184,27 @@ pub trait Cloud: Send + Sync + 'static {
         _user: &str,
     ) -> Result<u32, CloudError> {
         Ok(0)
+    }
+
+    // The test runner (one stack, `testrunner`). Both drivers have it; the defaults serve
+    // wrappers and test doubles that do not.
+
+    /// Starts the test runner's stack for `spec.branch`; returns its id. One that exists
+    /// already is [`CloudError::Conflict`].
+    async fn create_test_runner(&self, _spec: &TestRunSpec) -> Result<String, CloudError> {
+        Err(CloudError::Unavailable(
+            "this cloud driver has no test runner".into(),
+        ))
+    }
+
+    /// The test runner's stack, or `None` when there is none (or only a deleted one).
+    async fn describe_test_runner(&self) -> Result<Option<TestRun>, CloudError> {
+        Ok(None)
+    }
+
+    /// Starts deleting the test runner's stack. None is `Ok`.
+    async fn delete_test_runner(&self) -> Result<(), CloudError> {
+        Ok(())
     }
 
     /// The stacks of many clusters with their node counts (for reports): `None` for a cluster

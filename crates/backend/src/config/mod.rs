@@ -255,6 +255,12 @@ pub struct ProvisionerConfig {
     /// In demo mode the provisioner deploys it at start (public, 2 nodes, for a year).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub public_cluster: Option<String>,
+    /// The bucket the test runner writes its summaries to (`testrunner/<branch>-summary.json`),
+    /// which `/report/tests` reads. Unset, the CloudFormation driver has no test runner.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project_bucket: Option<String>,
+    /// Minutes after its start the test runner's stack is deleted, whatever the run did.
+    pub test_runner_ttl_mins: u32,
 }
 
 impl Default for ProvisionerConfig {
@@ -271,6 +277,8 @@ impl Default for ProvisionerConfig {
             require_owner_signatures: false,
             owner_keys_file: None,
             public_cluster: None,
+            project_bucket: None,
+            test_runner_ttl_mins: 80,
         }
     }
 }

@@ -184,6 +184,7 @@ mod tests {
                 jwt_issuer: "https://login.example.org".into(),
                 template_body: BUNDLED_TEMPLATE.into(),
                 parameters: BTreeMap::from([(name.to_owned(), "x".to_owned())]),
+                project_bucket: None,
             };
             // The driver refuses an extra of exactly the names it sends itself.
             assert!(

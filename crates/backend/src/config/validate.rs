@@ -90,6 +90,15 @@ pub(super) fn validate(config: &Config) -> Result<(), ConfigError> {
             check_address(key, address)?;
         }
     }
+    if !(15..=1440).contains(&config.provisioner.test_runner_ttl_mins) {
+        return Err(ConfigError::new(
+            "provisioner.test_runner_ttl_mins",
+            format!(
+                "{} is out of range: give 15 to 1440 minutes",
+                config.provisioner.test_runner_ttl_mins
+            ),
+        ));
+    }
     if let Some(public) = &config.provisioner.public_cluster
         && let Err(error) = sliderule_protocol::ClusterName::parse(public)
     {

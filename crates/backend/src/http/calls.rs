@@ -21,7 +21,9 @@ use sliderule_protocol::provisioner::StackEvent;
 use sliderule_protocol::{ClusterName, Usd};
 
 use crate::budgets::cost_explorer::{CostError, CostSource};
-use crate::cloud::{Cloud, CloudError, ManagedStack, NodeGroupSpec, Stack, StackSpec};
+use crate::cloud::{
+    Cloud, CloudError, ManagedStack, NodeGroupSpec, Stack, StackSpec, TestRun, TestRunSpec,
+};
 use crate::github::{
     DeviceCode, DevicePoll, GitHub, GitHubError, GitHubToken, GitHubUser, Membership,
 };
@@ -287,6 +289,27 @@ impl Cloud for MeteredCloud {
         let call = self.inner.node_group_nodes(cluster, user);
         self.metrics
             .measure(&self.driver, "node_group_nodes", cloud_outcome, call)
+            .await
+    }
+
+    async fn create_test_runner(&self, spec: &TestRunSpec) -> Result<String, CloudError> {
+        let call = self.inner.create_test_runner(spec);
+        self.metrics
+            .measure(&self.driver, "create_test_runner", cloud_outcome, call)
+            .await
+    }
+
+    async fn describe_test_runner(&self) -> Result<Option<TestRun>, CloudError> {
+        let call = self.inner.describe_test_runner();
+        self.metrics
+            .measure(&self.driver, "describe_test_runner", cloud_outcome, call)
+            .await
+    }
+
+    async fn delete_test_runner(&self) -> Result<(), CloudError> {
+        let call = self.inner.delete_test_runner();
+        self.metrics
+            .measure(&self.driver, "delete_test_runner", cloud_outcome, call)
             .await
     }
 

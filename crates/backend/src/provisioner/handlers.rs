@@ -6,6 +6,7 @@ use sliderule_protocol::ClusterName;
 use sliderule_protocol::provisioner::{
     AdjustRequest, Budget, BudgetRequest, BudgetsResponse, SettingsRequest,
 };
+use sliderule_protocol::provisioner::{BranchRequest, TestRunStarted};
 use sliderule_protocol::provisioner::{
     ClusterReport, ClusterRequest, ClusterStatus, DeployRequest, DestroyResponse, ExtendRequest,
     InfoResponse, NodeGroupDeploy, NodeGroupExtend, NodeGroupRequest, NodeGroupStatus,
@@ -248,4 +249,24 @@ pub async fn destroy_nodes(
         .destroy_node_group_for(&caller, &user, &request.cluster)
         .await?;
     Ok(Json(view.status(provisioner.clock.now())))
+}
+
+/// `/test` (owners): starts the test runner for a branch.
+pub async fn test(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(request): JsonBody<BranchRequest>,
+) -> Result<Json<TestRunStarted>, ApiError> {
+    Ok(Json(
+        state.provisioner.start_test_run(&caller, &request).await?,
+    ))
+}
+
+/// `/report/tests`: a branch's latest test summary, as the run wrote it.
+pub async fn report_tests(
+    State(state): State<AppState>,
+    _caller: Caller,
+    JsonBody(request): JsonBody<BranchRequest>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    Ok(Json(state.provisioner.test_summary(&request).await?))
 }

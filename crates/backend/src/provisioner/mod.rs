@@ -24,6 +24,7 @@ mod report;
 mod routes;
 pub mod signing;
 pub mod status;
+pub mod test_runner;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -67,6 +68,10 @@ pub struct Provisioner {
     pub signing: Arc<Signing>,
     /// Notifications of what the audit log records, when they are on.
     pub notifier: Option<Arc<crate::notifications::Notifier>>,
+    /// Where `/report/tests` reads summaries; `None` when there are none to read.
+    pub summaries: Option<Arc<dyn crate::cloud::TestSummaries>>,
+    /// How long the test runner's stack lives.
+    pub test_runner_ttl: Duration,
 }
 
 /// Owners' request signing (see [`signing`]).
@@ -109,6 +114,8 @@ impl Provisioner {
                 keys: signing::OwnerKeys::new(settings.owner_keys_file.clone()),
             }),
             notifier,
+            summaries: None,
+            test_runner_ttl: Duration::from_secs(u64::from(settings.test_runner_ttl_mins) * 60),
         }
     }
 }

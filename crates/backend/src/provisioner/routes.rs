@@ -40,6 +40,8 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/destroy/{user}", post(handlers::destroy_nodes))
         .route("/report/clusters/{cluster}", post(handlers::report_cluster))
         .route(paths::REPORT, post(handlers::report))
+        .route(paths::TEST, post(handlers::test))
+        .route(paths::REPORT_TESTS, post(handlers::report_tests))
         .route("/audit", post(handlers::audit))
         .route(paths::BUDGET, post(handlers::budget))
         .route(paths::BUDGET_ADJUST, post(handlers::budget_adjust))

@@ -20,7 +20,10 @@ use std::time::Duration;
 use sliderule_backend::cloud::cloudformation::{
     BUNDLED_TEMPLATE, CloudFormationCloud, CloudFormationSettings,
 };
-use sliderule_backend::cloud::{Cloud, CloudError, NodeGroupSpec, StackSpec, stack_name};
+use sliderule_backend::cloud::{
+    Cloud, CloudError, NodeGroupSpec, StackSpec, TestRunSpec, stack_name,
+};
+use sliderule_protocol::provisioner::Branch;
 use sliderule_protocol::provisioner::ClusterState;
 use sliderule_protocol::{ClusterName, NodeCapacity, Version};
 
@@ -430,6 +433,55 @@ pub mod suite {
         assert_eq!(host.status().state(), ClusterState::Running);
         d.cloud.delete_stack(&cluster).await.expect("clean up");
     }
+
+    /// The test runner: one stack `testrunner` for a branch, a second refused while it lives,
+    /// not a managed cluster, deleted.
+    pub async fn test_runner_lifecycle(d: &Driver) {
+        assert_eq!(d.cloud.describe_test_runner().await.unwrap(), None);
+        let run = |branch: &str| TestRunSpec {
+            branch: Branch::parse(branch).unwrap(),
+            started: time::OffsetDateTime::now_utc(),
+        };
+        let stack_id = d
+            .cloud
+            .create_test_runner(&run("release/v5"))
+            .await
+            .expect("create_test_runner");
+        let described = d
+            .eventually("the runner is up", || async {
+                let run = d.cloud.describe_test_runner().await.unwrap()?;
+                (run.stack.status().state() == ClusterState::Running).then_some(run)
+            })
+            .await;
+        assert_eq!(described.stack.stack_id, stack_id);
+        assert_eq!(described.stack.info.stack_name, "testrunner");
+        assert_eq!(
+            described.branch.as_ref().map(Branch::as_str),
+            Some("release/v5")
+        );
+        match d.cloud.create_test_runner(&run("main")).await {
+            Err(CloudError::Conflict(_)) => {}
+            other => panic!("a second run: {other:?}"),
+        }
+        let managed = d.cloud.managed_stacks().await.unwrap();
+        assert!(
+            managed.iter().all(|m| m.cluster.as_str() != "testrunner"),
+            "{managed:?}"
+        );
+        d.cloud
+            .delete_test_runner()
+            .await
+            .expect("delete_test_runner");
+        d.eventually("the runner is gone", || async {
+            d.cloud
+                .describe_test_runner()
+                .await
+                .unwrap()
+                .is_none()
+                .then_some(())
+        })
+        .await;
+    }
 }
 
 /// One `#[tokio::test]` per suite function, for the driver `$driver()` builds.
@@ -451,6 +503,11 @@ macro_rules! driver_suite {
             #[tokio::test]
             async fn absent_stacks() {
                 suite::absent_stacks(&$driver().await).await;
+            }
+
+            #[tokio::test]
+            async fn test_runner_lifecycle() {
+                suite::test_runner_lifecycle(&$driver().await).await;
             }
 
             #[tokio::test]
@@ -487,6 +544,7 @@ async fn moto_settings(moto: &MotoServer, deployment: &str) -> CloudFormationSet
             ("VpcId".to_owned(), vpc),
             ("SubnetIds".to_owned(), subnets.join(",")),
         ]),
+        project_bucket: Some("test-project".into()),
     }
 }
 

@@ -46,6 +46,8 @@ pub struct TestConfig {
     pub costs: Option<Arc<dyn sliderule_backend::budgets::cost_explorer::CostSource>>,
     /// The mailer of notifications (SES on moto).
     pub mailer: Option<Arc<dyn sliderule_backend::notifications::Mailer>>,
+    /// Where test summaries are read (S3 on moto).
+    pub summaries: Option<Arc<dyn sliderule_backend::cloud::TestSummaries>>,
     /// Sign with the data directory's keyring (a key generated at start, rotatable with the
     /// `keys` operations) instead of the shared fixed test key file.
     pub data_dir_keyring: bool,
@@ -141,6 +143,7 @@ impl TestApp {
             cloud: options.cloud,
             costs: options.costs,
             mailer: options.mailer,
+            summaries: options.summaries,
         };
         let app = Application::build_with(config, overrides)
             .await

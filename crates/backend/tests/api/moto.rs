@@ -253,6 +253,32 @@ impl MotoServer {
             .unwrap_or_default()
     }
 
+    /// Creates `bucket` and writes `body` at `key` in it.
+    pub async fn put_object(&self, bucket: &str, key: &str, body: &str) {
+        let config = aws_sdk_s3::config::Builder::from(&self.sdk_config().await)
+            .force_path_style(true)
+            .build();
+        let s3 = aws_sdk_s3::Client::from_conf(config);
+        // Creating a bucket that exists (ours) is fine for a test's second object.
+        let _ = s3
+            .create_bucket()
+            .bucket(bucket)
+            .create_bucket_configuration(
+                aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                    .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::UsWest2)
+                    .build(),
+            )
+            .send()
+            .await;
+        s3.put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(body.as_bytes().to_vec().into())
+            .send()
+            .await
+            .expect("put an S3 object");
+    }
+
     /// Creates the public hosted zone `domain.`; returns its id (`/hostedzone/…`).
     pub async fn create_hosted_zone(&self, domain: &str) -> String {
         let body = format!(

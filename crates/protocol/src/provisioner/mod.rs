@@ -13,6 +13,7 @@ pub mod report;
 pub mod requests;
 pub mod signing;
 pub mod status;
+pub mod test_runner;
 
 pub use budget::{
     AdjustRequest, Budget, BudgetKind, BudgetRequest, BudgetsResponse, LedgerEntry, LedgerKind,
@@ -28,6 +29,7 @@ pub use outbox::{OutboxMessage, OutboxResponse};
 pub use report::{ClusterReport, ClusterSummary, ReportResponse};
 pub use requests::{BranchRequest, ClusterRequest, DeployRequest, ExtendRequest};
 pub use status::{ClusterState, ClusterStatus, DestroyResponse, StackInfo, StackStatus};
+pub use test_runner::{Branch, TestRunStarted};
 
 /// The provisioner's paths, relative to its base URL.
 pub mod paths {

@@ -80,7 +80,14 @@ impl ClusterRequest {
 pub struct BranchRequest {
     /// The branch to test (default `main`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub branch: Option<String>,
+    pub branch: Option<crate::provisioner::test_runner::Branch>,
+}
+
+impl BranchRequest {
+    /// The branch asked for, or `main`.
+    pub fn branch(&self) -> crate::provisioner::test_runner::Branch {
+        self.branch.clone().unwrap_or_default()
+    }
 }
 
 #[cfg(test)]

@@ -11,7 +11,8 @@ use time::OffsetDateTime;
 
 use super::settings::CloudFormationSettings;
 use crate::cloud::{
-    ManagedStack, Stack, StackSpec, TAG_CLUSTER, TAG_DEPLOYMENT, TAG_OWNER, TAG_USER,
+    ManagedStack, Stack, StackSpec, TAG_CLUSTER, TAG_DEPLOYMENT, TAG_OWNER, TAG_TEST_BRANCH,
+    TAG_USER,
 };
 
 /// The template parameters the driver sets from each [`StackSpec`] and its settings. Operator
@@ -151,7 +152,10 @@ pub(super) fn managed(aws: &AwsStack, deployment: &str) -> Option<ManagedStack> 
     }
     let status = status(aws)?;
     // Node groups are found through their records, not adopted as clusters.
-    if status == StackStatus::DeleteComplete || tag(aws, TAG_USER).is_some() {
+    if status == StackStatus::DeleteComplete
+        || tag(aws, TAG_USER).is_some()
+        || tag(aws, TAG_TEST_BRANCH).is_some()
+    {
         return None;
     }
     let Some(cluster) = tag(aws, TAG_CLUSTER).and_then(|name| ClusterName::parse(name).ok()) else {
@@ -197,6 +201,7 @@ mod tests {
             jwt_issuer: "https://login.example.org".into(),
             template_body: "{}".into(),
             parameters: BTreeMap::from([("VpcId".into(), "vpc-1".into())]),
+            project_bucket: None,
         }
     }
 

@@ -29,6 +29,7 @@ pub use convert::CORE_PARAMETERS;
 mod errors;
 mod node_groups;
 mod settings;
+mod test_runner;
 
 use async_trait::async_trait;
 use aws_config::SdkConfig;
@@ -39,7 +40,10 @@ use sliderule_protocol::provisioner::{StackEvent, StackStatus};
 
 use self::errors::{AwsFailure, Kind};
 pub use self::settings::{BUNDLED_TEMPLATE, CloudFormationSettings, config_loader, read_template};
-use super::{Cloud, CloudError, ManagedStack, NodeGroupSpec, Stack, StackSpec, stack_name};
+use super::{
+    Cloud, CloudError, ManagedStack, NodeGroupSpec, Stack, StackSpec, TestRun, TestRunSpec,
+    stack_name,
+};
 use crate::config::AwsConfig;
 use sliderule_protocol::provisioner::node_groups::stack_name as node_group_stack;
 
@@ -332,6 +336,19 @@ impl Cloud for CloudFormationCloud {
 
     async fn node_group_nodes(&self, cluster: &ClusterName, user: &str) -> Result<u32, CloudError> {
         self.in_service(&node_group_stack(cluster, user)).await
+    }
+
+    async fn create_test_runner(&self, spec: &TestRunSpec) -> Result<String, CloudError> {
+        self.create_test_run(spec).await
+    }
+
+    async fn describe_test_runner(&self) -> Result<Option<TestRun>, CloudError> {
+        self.describe_test_run().await
+    }
+
+    async fn delete_test_runner(&self) -> Result<(), CloudError> {
+        self.delete_named(sliderule_protocol::provisioner::test_runner::STACK_NAME)
+            .await
     }
 
     async fn managed_stacks(&self) -> Result<Vec<ManagedStack>, CloudError> {

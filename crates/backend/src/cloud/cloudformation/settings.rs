@@ -30,6 +30,8 @@ pub struct CloudFormationSettings {
     pub template_body: String,
     /// Operator extras passed to every stack (e.g. `VpcId`, `SubnetIds`, `NodeInstanceType`).
     pub parameters: BTreeMap<String, String>,
+    /// Where the test runner writes its summaries (`provisioner.project_bucket`).
+    pub project_bucket: Option<String>,
 }
 
 impl std::fmt::Debug for CloudFormationSettings {
@@ -41,6 +43,7 @@ impl std::fmt::Debug for CloudFormationSettings {
             .field("jwt_issuer", &self.jwt_issuer)
             .field("template_bytes", &self.template_body.len())
             .field("parameters", &self.parameters)
+            .field("project_bucket", &self.project_bucket)
             .finish()
     }
 }
@@ -55,6 +58,7 @@ impl CloudFormationSettings {
             jwt_issuer,
             template_body: read_template(config.provisioner.template_file.as_deref())?,
             parameters: config.provisioner.parameters.clone(),
+            project_bucket: config.provisioner.project_bucket.clone(),
         })
     }
 
@@ -128,6 +132,7 @@ mod tests {
             jwt_issuer: "https://login.example.org".into(),
             template_body: BUNDLED_TEMPLATE.into(),
             parameters: BTreeMap::new(),
+            project_bucket: None,
         }
     }
 

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use sliderule_protocol::{ClusterName, NodeCapacity, Version};
 use time::OffsetDateTime;
 
-use super::resources::{RESOURCES, Resource, USER_NODE_RESOURCES};
+use super::resources::{RESOURCES, Resource, TEST_RUNNER_RESOURCES, USER_NODE_RESOURCES};
 use crate::cloud::StackSpec;
 
 /// The parameters a stack runs with.
@@ -86,6 +86,9 @@ pub(super) struct StoredStack {
     /// For a node group's stack (`deploy/user-nodes.yaml`): whose it is. Absent for a cluster's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) user: Option<String>,
+    /// For the test runner's stack: the branch it tests. Absent for others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) test_branch: Option<String>,
     /// Its `sliderule:deployment` tag.
     pub(super) deployment: String,
     /// Its `sliderule:owner` tag.
@@ -102,12 +105,22 @@ pub(super) fn node_group_key(cluster: &ClusterName, user: &str) -> String {
     format!("{cluster}/{user}")
 }
 
+/// The store key of the test runner's latest run of `branch` (each branch keeps its last run,
+/// whose summary `/report/tests` reads).
+pub(super) fn test_run_key(branch: &str) -> String {
+    format!("{TEST_RUN_PREFIX}{branch}")
+}
+
+/// What every test run's key starts with (no cluster name has a `/`).
+pub(super) const TEST_RUN_PREFIX: &str = "testrunner/";
+
 impl StoredStack {
     /// Its key in the store's `simulated_stacks`.
     pub(super) fn key(&self) -> String {
-        match &self.user {
-            Some(user) => node_group_key(&self.cluster, user),
-            None => self.cluster.as_str().to_owned(),
+        match (&self.user, &self.test_branch) {
+            (Some(user), _) => node_group_key(&self.cluster, user),
+            (None, Some(branch)) => test_run_key(branch),
+            (None, None) => self.cluster.as_str().to_owned(),
         }
     }
 
@@ -115,6 +128,8 @@ impl StoredStack {
     pub(super) fn resources(&self) -> &'static [Resource] {
         if self.user.is_some() {
             &USER_NODE_RESOURCES
+        } else if self.test_branch.is_some() {
+            &TEST_RUNNER_RESOURCES
         } else {
             &RESOURCES
         }

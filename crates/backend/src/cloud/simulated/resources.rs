@@ -62,6 +62,15 @@ pub(super) const RESOURCES: [Resource; 7] = [
 /// launched from its cluster's node template.
 pub(super) const USER_NODE_RESOURCES: [Resource; 1] = [NODE_GROUP];
 
+/// The test runner's instance (`deploy/testrunner.yaml`).
+pub(super) const TEST_RUNNER: Resource = Resource {
+    logical_id: "TestRunner",
+    resource_type: "AWS::EC2::Instance",
+};
+
+/// The resources of the test runner's stack.
+pub(super) const TEST_RUNNER_RESOURCES: [Resource; 1] = [TEST_RUNNER];
+
 /// The resource named `logical_id`, if the template has one.
 pub(super) fn by_logical_id(logical_id: &str) -> Option<Resource> {
     RESOURCES.into_iter().find(|r| r.logical_id == logical_id)

@@ -14,3 +14,4 @@ mod reports;
 mod scheduled;
 mod signing;
 pub mod support;
+mod test_runner;

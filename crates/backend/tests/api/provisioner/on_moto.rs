@@ -28,6 +28,7 @@ async fn app_on_moto() -> (TestApp, MotoServer) {
             ("VpcId".to_owned(), vpc),
             ("SubnetIds".to_owned(), subnets.join(",")),
         ]),
+        project_bucket: None,
     };
     let cloud = CloudFormationCloud::from_sdk_config(&moto.sdk_config().await, settings)
         .expect("the CloudFormation driver");

@@ -37,6 +37,8 @@ pub(super) fn replica(app: &TestApp, cloud: Arc<dyn Cloud>, instance: &str) -> P
         max_org_nodes: p.max_org_nodes,
         signing: p.signing.clone(),
         notifier: p.notifier.clone(),
+        summaries: p.summaries.clone(),
+        test_runner_ttl: p.test_runner_ttl,
     }
 }
 
