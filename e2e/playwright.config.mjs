@@ -70,6 +70,8 @@ const demoServer = {
     '--data-dir', JSON.stringify(process.env.E2E_DATA_DIR),
     '--dist', JSON.stringify(path.join(root, 'dist')),
     '--cloud-delay', '0.2',
+    // The public cluster per-user node groups attach to (journey 11).
+    '--public-cluster', 'public',
   ].join(' '),
   url: `${baseURL}/health`,
   reuseExistingServer: false,

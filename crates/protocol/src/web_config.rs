@@ -25,4 +25,8 @@ pub struct WebConfig {
     /// key); absent means false.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub owner_signatures: bool,
+    /// The public cluster takes per-user node groups (`sliderule` in `/deploy/<user>`); absent
+    /// means false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub public_node_groups: bool,
 }

@@ -59,6 +59,7 @@ pub async fn web_config(State(state): State<AppState>) -> Response {
         public_cluster: state.config.web.public_cluster.clone(),
         domain: urls.domain.clone(),
         owner_signatures: state.config.provisioner.require_owner_signatures,
+        public_node_groups: state.config.provisioner.public_cluster.is_some(),
     };
     let mut response = Json(body).into_response();
     response

@@ -4,10 +4,14 @@
 use gloo_net::http::Request;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use sliderule_protocol::provisioner::node_groups::user_path;
 use sliderule_protocol::provisioner::{
     AdjustRequest, Budget, BudgetRequest, BudgetsResponse, ClusterReport, ClusterRequest,
     ClusterStatus, DeployRequest, DestroyResponse, ExtendRequest, InfoResponse, SettingsRequest,
     StackEvent, paths,
+};
+use sliderule_protocol::provisioner::{
+    HostCluster, NodeGroupDeploy, NodeGroupRequest, NodeGroupStatus,
 };
 use sliderule_protocol::{ClusterName, codes};
 
@@ -110,6 +114,39 @@ impl Provisioner {
     pub async fn events(&self, cluster: &ClusterName) -> Result<Vec<StackEvent>, ApiError> {
         self.call(paths::EVENTS, &ClusterRequest::new(cluster.clone()))
             .await
+    }
+
+    /// `user`'s node group on `cluster` (`/status/<user>`).
+    pub async fn node_group(
+        &self,
+        user: &str,
+        cluster: &HostCluster,
+    ) -> Result<NodeGroupStatus, ApiError> {
+        let request = NodeGroupRequest {
+            cluster: cluster.clone(),
+        };
+        self.call(&user_path("status", user), &request).await
+    }
+
+    /// Creates or resizes `user`'s node group, and moves its deadline (`/deploy/<user>`).
+    pub async fn deploy_node_group(
+        &self,
+        user: &str,
+        request: &NodeGroupDeploy,
+    ) -> Result<NodeGroupStatus, ApiError> {
+        self.call(&user_path("deploy", user), request).await
+    }
+
+    /// Destroys `user`'s node group (`/destroy/<user>`).
+    pub async fn destroy_node_group(
+        &self,
+        user: &str,
+        cluster: &HostCluster,
+    ) -> Result<NodeGroupStatus, ApiError> {
+        let request = NodeGroupRequest {
+            cluster: cluster.clone(),
+        };
+        self.call(&user_path("destroy", user), &request).await
     }
 
     /// Every cluster the caller may see (owners: all of them).

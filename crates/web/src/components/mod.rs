@@ -8,6 +8,7 @@ pub mod events;
 pub mod form;
 pub mod gate;
 pub mod layout;
+pub mod node_group;
 pub mod organization;
 pub mod status;
 pub mod title;

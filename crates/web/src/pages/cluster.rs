@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
-use sliderule_protocol::provisioner::{ClusterState, ClusterStatus};
+use sliderule_protocol::provisioner::{ClusterState, ClusterStatus, HostCluster};
 use sliderule_protocol::{ClusterName, Limits};
 
 use crate::api::{ApiError, Provisioner};
@@ -14,6 +14,7 @@ use crate::components::cluster_actions::{DestroyForm, ExtendForm};
 use crate::components::deploy_form::DeployForm;
 use crate::components::events::EventList;
 use crate::components::gate::{MembersOnly, SignedInOnly};
+use crate::components::node_group::NodeGroupPanel;
 use crate::components::organization::{OrganizationAdminLoader, OrganizationPanel};
 use crate::components::status::{ErrorAlert, Loading};
 use crate::components::title::set_page_title;
@@ -217,6 +218,11 @@ fn ClusterPage(cluster: ClusterName) -> impl IntoView {
                                         <DeployForm/>
                                         <ExtendForm/>
                                         <DestroyForm/>
+                                        <NodeGroupPanel
+                                            cluster=HostCluster::Named(context.cluster.get_value())
+                                            title="Your own nodes"
+                                            id="own-nodes"
+                                        />
                                     }
                                         .into_any()
                                 }

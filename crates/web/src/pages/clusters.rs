@@ -10,14 +10,18 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_navigate;
 use sliderule_protocol::ClusterName;
-use sliderule_protocol::provisioner::{Budget, ClusterReport, ClusterState, ClusterSummary};
+use sliderule_protocol::provisioner::{
+    Budget, ClusterReport, ClusterState, ClusterSummary, HostCluster,
+};
 
 use crate::api::{ApiError, Provisioner};
 use crate::components::budget::BudgetBanner;
 use crate::components::cluster::{StateBadge, When, time_left};
 use crate::components::gate::{MembersOnly, SignedInOnly};
+use crate::components::node_group::NodeGroupPanel;
 use crate::components::status::{ErrorAlert, Loading};
 use crate::components::title::set_page_title;
+use crate::config::WebConfig;
 use crate::poll::{poll_while_mounted, use_ticker};
 use crate::session::use_session;
 
@@ -57,6 +61,7 @@ fn ClusterList() -> impl IntoView {
     let provisioner = expect_context::<Provisioner>();
     let session = use_session();
     let owner = session.user().is_some_and(|u| u.is_owner());
+    let public_node_groups = expect_context::<WebConfig>().public_node_groups;
     let data = RwSignal::new(None::<Result<Cards, ApiError>>);
     let loading = RwSignal::new(false);
 
@@ -74,13 +79,25 @@ fn ClusterList() -> impl IntoView {
             }
         });
     };
+    // The report also lists a cluster where the person only has nodes of their own (the public
+    // one): its card would lead to a page they may not use; the node-group panel shows it.
+    let claims = StoredValue::new(session.user().map(|u| u.claims.clone()));
+    let usable = move |report: Result<ClusterReport, ApiError>| {
+        report.map(|mut report| {
+            claims.with_value(|claims| {
+                report.retain(|name, _| claims.as_ref().is_some_and(|c| c.may_use_cluster(name)));
+            });
+            report
+        })
+    };
     let load = move || {
         loading.set(true);
         leptos::task::spawn_local(async move {
             let result = match deployable.get_value() {
-                Some(names) => provisioner.report().await.map(|r| cards(&names, &r)),
+                Some(names) => usable(provisioner.report().await).map(|r| cards(&names, &r)),
                 None => {
                     let (info, report) = futures::join!(provisioner.info(), provisioner.report());
+                    let report = usable(report);
                     info.and_then(|info| {
                         let cards = cards(&info.deployable_clusters, &report?);
                         if info.pricing.is_some() {
@@ -124,6 +141,16 @@ fn ClusterList() -> impl IntoView {
                 .collect_view()
         }}
         {owner.then(|| view! { <OpenCluster/> })}
+        {public_node_groups
+            .then(|| {
+                view! {
+                    <NodeGroupPanel
+                        cluster=HostCluster::Public
+                        title="Your nodes on the public cluster"
+                        id="public-nodes"
+                    />
+                }
+            })}
         {move || poll_failed.get().map(|error| view! { <ErrorAlert error/> })}
         {move || match data.get() {
             None => view! { <Loading what="your clusters"/> }.into_any(),
