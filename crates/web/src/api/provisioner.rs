@@ -11,7 +11,7 @@ use sliderule_protocol::provisioner::{
     StackEvent, paths,
 };
 use sliderule_protocol::provisioner::{
-    HostCluster, NodeGroupDeploy, NodeGroupRequest, NodeGroupStatus,
+    BranchRequest, HostCluster, NodeGroupDeploy, NodeGroupRequest, NodeGroupStatus, TestRunStarted,
 };
 use sliderule_protocol::{ClusterName, codes};
 
@@ -147,6 +147,22 @@ impl Provisioner {
             cluster: cluster.clone(),
         };
         self.call(&user_path("destroy", user), &request).await
+    }
+
+    /// Starts the test runner for a branch (owners).
+    pub async fn start_test_run(
+        &self,
+        request: &BranchRequest,
+    ) -> Result<TestRunStarted, ApiError> {
+        self.call(paths::TEST, request).await
+    }
+
+    /// A branch's latest test summary, as the run wrote it.
+    pub async fn test_summary(
+        &self,
+        request: &BranchRequest,
+    ) -> Result<serde_json::Value, ApiError> {
+        self.call(paths::REPORT_TESTS, request).await
     }
 
     /// Every cluster the caller may see (owners: all of them).

@@ -11,4 +11,5 @@ pub mod layout;
 pub mod node_group;
 pub mod organization;
 pub mod status;
+pub mod test_runner;
 pub mod title;

@@ -10,6 +10,7 @@ use crate::api::{ApiError, Provisioner};
 use crate::components::cluster::{StateBadge, When, state_label};
 use crate::components::gate::SignedInOnly;
 use crate::components::status::{ErrorAlert, Loading};
+use crate::components::test_runner::TestRunner;
 use crate::components::title::set_page_title;
 use crate::session::use_session;
 
@@ -29,7 +30,11 @@ pub fn Report() -> impl IntoView {
 fn OwnersOnly() -> impl IntoView {
     let owner = use_session().user().is_some_and(|u| u.is_owner());
     if owner {
-        view! { <ReportTable/> }.into_any()
+        view! {
+            <ReportTable/>
+            <TestRunner/>
+        }
+        .into_any()
     } else {
         view! {
             <div class="alert alert-warning" role="alert">
