@@ -357,3 +357,95 @@ impl CostSource for MeteredCosts {
             .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use prometheus_client::registry::Registry;
+    use sliderule_protocol::provisioner::{Branch, ClusterState};
+    use sliderule_protocol::{ClusterName, NodeCapacity, Version};
+
+    use super::*;
+    use crate::clock::{Clock as _, ManualClock};
+    use crate::cloud::NodeGroupSpec;
+    use crate::cloud::simulated::SimulatedCloud;
+    use crate::store::SqliteStore;
+
+    /// The trait's defaults answer "not supported" or "nothing": a wrapper that forgot to
+    /// forward an operation would silently hide the driver's. Each one reaches the driver.
+    #[tokio::test]
+    async fn the_metered_cloud_forwards_node_groups_and_the_test_runner_to_its_driver() {
+        let clock = Arc::new(ManualClock::new());
+        let store = Arc::new(SqliteStore::open_in_memory().unwrap());
+        let step = Duration::from_secs(1);
+        let driver = SimulatedCloud::new(store, clock.clone(), step, "test");
+        let metrics = CallMetrics::register(&mut Registry::default(), "cloud", "the cloud");
+        let cloud = MeteredCloud::wrap(Arc::new(driver), metrics, "simulated");
+
+        let cluster = ClusterName::parse("host").unwrap();
+        let spec = StackSpec {
+            cluster: cluster.clone(),
+            node_capacity: NodeCapacity::new(1),
+            version: Version::latest(),
+            is_public: false,
+            owner: "alice".into(),
+        };
+        cloud.create_stack(&spec).await.unwrap();
+        let running = || async {
+            cloud
+                .describe_stack(&cluster)
+                .await
+                .unwrap()
+                .is_some_and(|s| s.status().state() == ClusterState::Running)
+        };
+        for _ in 0..60 {
+            if running().await {
+                break;
+            }
+            clock.advance(step);
+        }
+        assert!(running().await);
+        let group = NodeGroupSpec {
+            cluster: cluster.clone(),
+            user: "bob".into(),
+            node_capacity: NodeCapacity::new(2),
+        };
+        cloud.create_node_group(&group).await.unwrap();
+        // The driver's own answer (busy), not the trait's default ("cannot attach").
+        let busy = cloud.update_node_group(&group).await;
+        assert!(matches!(busy, Err(CloudError::Conflict(_))), "{busy:?}");
+        assert!(
+            cloud
+                .describe_node_group(&cluster, "bob")
+                .await
+                .unwrap()
+                .is_some()
+        );
+        for _ in 0..60 {
+            clock.advance(step);
+        }
+        assert_eq!(cloud.node_group_nodes(&cluster, "bob").await.unwrap(), 2);
+        cloud.delete_node_group(&cluster, "bob").await.unwrap();
+
+        let run = TestRunSpec {
+            branch: Branch::default(),
+            started: clock.now(),
+        };
+        cloud.create_test_runner(&run).await.unwrap();
+        assert!(cloud.describe_test_runner().await.unwrap().is_some());
+        cloud.delete_test_runner().await.unwrap();
+        for _ in 0..60 {
+            clock.advance(step);
+        }
+        assert!(cloud.describe_test_runner().await.unwrap().is_none());
+        assert!(
+            cloud
+                .describe_node_group(&cluster, "bob")
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+}
