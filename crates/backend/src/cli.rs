@@ -1,4 +1,4 @@
-//! The command line: `demo`, `serve`, `config check`, `keys`, `reap`, `lambda`. `keys generate|rotate|list|retire`.
+//! The command line: `demo`, `serve`, `config check`, `keys`, `reap`, `lambda`, `store migrate`. `keys generate|rotate|list|retire`.
 //!
 //! Exit codes: 0 success, 1 a runtime failure (for example the port is taken), 2 a usage or
 //! configuration error, reported as one line naming the key and the problem.
@@ -44,6 +44,22 @@ enum Command {
     Reap(reap::ReapArgs),
     /// Run as an AWS Lambda function: API Gateway requests, or scheduled jobs.
     Lambda(lambda::LambdaArgs),
+    /// The store: create or upgrade its schema.
+    #[command(subcommand)]
+    Store(StoreCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum StoreCommand {
+    /// Create or upgrade the configured store's schema (idempotent); `serve` refuses a missing
+    /// or older one. Run it once per release, before the new replicas start.
+    Migrate {
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Read the configuration as demo mode would (default: as serve mode would).
+        #[arg(long)]
+        demo: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -130,6 +146,13 @@ impl CommonArgs {
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Store(StoreCommand::Migrate { config, demo }) => {
+            let mode = if demo { Mode::Demo } else { Mode::Serve };
+            match load(mode, config.as_deref(), Vec::new()) {
+                Ok(config) => migrate_store(&config),
+                Err(code) => code,
+            }
+        }
         Command::Config(ConfigCommand::Check { config, demo }) => {
             let mode = if demo { Mode::Demo } else { Mode::Serve };
             match load(mode, config.as_deref(), Vec::new()) {
@@ -217,11 +240,45 @@ fn serve(config: Config) -> ExitCode {
     }
 }
 
-/// Says why a command failed: exit 2 for a configuration error, 1 for anything else.
+/// `store migrate`: one line saying what it did.
+fn migrate_store(config: &Config) -> ExitCode {
+    let path = crate::store::path(config);
+    match crate::store::migrate(config) {
+        Ok((before, after)) if before == after => {
+            println!(
+                "store {}: schema version {after}, up to date",
+                path.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Ok((before, after)) => {
+            println!(
+                "store {}: schema version {before} -> {after}",
+                path.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: store {}: {error}", path.display());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Says why a command failed: exit 2 for a configuration error or a store to migrate, 1 for
+/// anything else.
 fn exit_for(error: &anyhow::Error) -> ExitCode {
     match configuration_error(error) {
         Some(config_error) => {
             eprintln!("error: configuration: {config_error}");
+            ExitCode::from(2)
+        }
+        None if matches!(
+            error.downcast_ref::<crate::store::StoreError>(),
+            Some(crate::store::StoreError::Schema(_))
+        ) =>
+        {
+            eprintln!("error: {error}");
             ExitCode::from(2)
         }
         None => {

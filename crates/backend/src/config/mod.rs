@@ -348,6 +348,11 @@ pub struct StoreConfig {
     /// `sqlite:///path/state.db`; defaults to `state.db` in `data_dir`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// Create or upgrade the schema at start: on in demo mode; off in serve mode, which refuses a
+    /// missing or older schema (run `sliderule-backend store migrate --config FILE`, once per
+    /// release, before the replicas start).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub migrate_on_start: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -514,6 +519,13 @@ impl Config {
     pub fn notifications_enabled(&self) -> bool {
         self.notifications
             .enabled
+            .unwrap_or(self.mode == Mode::Demo)
+    }
+
+    /// Whether the store's schema is created or upgraded at start (see [`StoreConfig`]).
+    pub fn migrate_store_on_start(&self) -> bool {
+        self.store
+            .migrate_on_start
             .unwrap_or(self.mode == Mode::Demo)
     }
 

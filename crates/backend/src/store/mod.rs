@@ -80,6 +80,9 @@ pub enum StoreError {
     /// A row could not be read back (a bug, or a database written by something else).
     #[error("store data is corrupt: {0}")]
     Corrupt(String),
+    /// The store is missing or has an older schema than this binary needs.
+    #[error("{0}: run `sliderule-backend store migrate --config FILE` first")]
+    Schema(String),
 }
 
 /// A registered OAuth client, as stored. `record` is the JSON of the protocol's `ClientRecord`,
@@ -297,16 +300,33 @@ pub trait Store:
     ) -> Result<u64, StoreError>;
 }
 
-/// The configured store (`store.url`), or `state.db` in the data directory.
-pub fn open(config: &crate::config::Config) -> anyhow::Result<Arc<dyn Store>> {
-    use anyhow::Context;
-    let path = match &config.store.url {
+/// Where the configured store is (`store.url`, or `state.db` in the data directory).
+pub fn path(config: &crate::config::Config) -> std::path::PathBuf {
+    match &config.store.url {
         Some(url) => std::path::PathBuf::from(url.trim_start_matches("sqlite://")),
         None => config.data_dir.join("state.db"),
+    }
+}
+
+/// The configured store. With `store.migrate_on_start` (demo mode's default) its schema is
+/// created or upgraded; otherwise (serve mode's) a missing or older schema is refused with a
+/// [`StoreError::Schema`] naming `store migrate`.
+pub fn open(config: &crate::config::Config) -> anyhow::Result<Arc<dyn Store>> {
+    use anyhow::Context;
+    let path = path(config);
+    let store = if config.migrate_store_on_start() {
+        SqliteStore::open(&path)
+            .with_context(|| format!("cannot open the store at {}", path.display()))?
+    } else {
+        SqliteStore::open_existing(&path)?
     };
-    let store = SqliteStore::open(&path)
-        .with_context(|| format!("cannot open the store at {}", path.display()))?;
     Ok(Arc::new(store))
+}
+
+/// `sliderule-backend store migrate`: creates or upgrades the configured store's schema;
+/// returns its version before and after.
+pub fn migrate(config: &crate::config::Config) -> Result<(usize, usize), StoreError> {
+    SqliteStore::migrate(&path(config))
 }
 
 #[cfg(test)]

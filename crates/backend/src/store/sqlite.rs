@@ -73,6 +73,40 @@ impl SqliteStore {
         Self::with_connection(Connection::open(path)?)
     }
 
+    /// The database at `path` as it is, without migrating it: refused unless it exists with
+    /// this binary's schema ([`StoreError::Schema`], naming `store migrate`).
+    pub fn open_existing(path: &Path) -> Result<Self, StoreError> {
+        let wanted = migrations::wanted();
+        if !path.is_file() {
+            return Err(StoreError::Schema(format!(
+                "there is no store at {} (schema version 0 of {wanted})",
+                path.display()
+            )));
+        }
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        let found = migrations::version(&conn)?;
+        if found != wanted {
+            return Err(StoreError::Schema(format!(
+                "the store at {} has schema version {found}, and this release needs {wanted}",
+                path.display()
+            )));
+        }
+        Self::with_connection(conn)
+    }
+
+    /// Creates or upgrades the database at `path`; returns its schema version before and
+    /// after. Idempotent.
+    pub fn migrate(path: &Path) -> Result<(usize, usize), StoreError> {
+        let before = if path.is_file() {
+            migrations::version(&Connection::open(path)?)?
+        } else {
+            0
+        };
+        Self::open(path)?;
+        Ok((before, migrations::wanted()))
+    }
+
     /// A private in-memory database, for tests.
     pub fn open_in_memory() -> Result<Self, StoreError> {
         Self::with_connection(Connection::open_in_memory()?)

@@ -323,3 +323,79 @@ fn a_key_id_starting_with_a_hyphen_is_read_as_a_key_id() {
     assert!(!stderr.contains("unexpected argument"), "{stderr}");
     assert!(stderr.starts_with("error: keys:"), "{stderr}");
 }
+
+/// A serve-mode configuration on `data` with the simulated cloud.
+fn serve_config(data: &std::path::Path) -> NamedTempFile {
+    config_file(&format!(
+        r#"
+data_dir = "{}"
+[github]
+client_id = "Iv1.abc"
+client_secret = "shh"
+[provisioner]
+cloud = "simulated"
+"#,
+        data.display()
+    ))
+}
+
+#[test]
+fn serve_refuses_a_missing_store_naming_store_migrate_which_is_idempotent() {
+    let data = tempfile::TempDir::new().unwrap();
+    let config = serve_config(data.path());
+    let serve = Command::new(BINARY)
+        .args(["serve", "--bind", "127.0.0.1:0", "--config"])
+        .arg(config.path())
+        .output()
+        .expect("serve runs");
+    let stderr = String::from_utf8_lossy(&serve.stderr);
+    assert_eq!(serve.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("there is no store at"), "{stderr}");
+    assert!(
+        stderr.contains("run `sliderule-backend store migrate --config FILE` first"),
+        "{stderr}"
+    );
+    assert!(
+        !data.path().join("state.db").exists(),
+        "nothing was created"
+    );
+
+    let migrate = |expected: &str| {
+        let output = Command::new(BINARY)
+            .args(["store", "migrate", "--config"])
+            .arg(config.path())
+            .output()
+            .expect("store migrate runs");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(stdout.contains(expected), "{stdout}");
+    };
+    migrate("schema version 0 -> ");
+    migrate(", up to date");
+}
+
+#[test]
+fn serve_refuses_an_older_schema() {
+    let data = tempfile::TempDir::new().unwrap();
+    // A store of an older release: its schema version is behind this binary's.
+    let path = data.path().join("state.db");
+    sliderule_backend::store::SqliteStore::migrate(&path).unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.pragma_update(None, "user_version", 3).unwrap();
+    drop(conn);
+    let output = Command::new(BINARY)
+        .args(["serve", "--bind", "127.0.0.1:0", "--config"])
+        .arg(serve_config(data.path()).path())
+        .output()
+        .expect("serve runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("has schema version 3, and this release needs"),
+        "{stderr}"
+    );
+}

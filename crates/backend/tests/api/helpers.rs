@@ -129,6 +129,12 @@ impl TestApp {
             github = Some(running);
         }
         flags.extend(options.values);
+        if mode == Mode::Serve {
+            // As an operator does before starting a release: serve mode refuses an unmigrated
+            // store.
+            sliderule_backend::store::SqliteStore::migrate(&data.path().join("state.db"))
+                .expect("store migrate");
+        }
         let config = config::load(
             mode,
             ConfigSources {

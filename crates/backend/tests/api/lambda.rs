@@ -229,6 +229,10 @@ client_secret_file = "{secret}"
 
 [provisioner]
 cloud = "simulated"
+
+# Each execution environment starts with an empty /tmp: its SQLite store is made at start.
+[store]
+migrate_on_start = true
 "#,
         data = dir.path().join("data").display(),
         secret = secret.display(),

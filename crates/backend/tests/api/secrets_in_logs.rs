@@ -71,6 +71,8 @@ impl Backend {
             .env("SLIDERULE_AUTHENTICATOR__RATE_LIMIT_BURST", "1000")
             // Serve mode would otherwise drive AWS; this test is about the authenticator.
             .env("SLIDERULE_PROVISIONER__CLOUD", "simulated")
+            // A fresh data directory: its store is made at start.
+            .env("SLIDERULE_STORE__MIGRATE_ON_START", "true")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true)

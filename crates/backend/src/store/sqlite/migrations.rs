@@ -41,3 +41,15 @@ pub(super) fn apply(conn: &mut Connection) -> Result<(), StoreError> {
     tx.commit()?;
     Ok(())
 }
+
+/// The schema version this binary needs: every migration applied.
+pub(super) fn wanted() -> usize {
+    MIGRATIONS.len()
+}
+
+/// The schema version of `conn` (migrations applied).
+pub(super) fn version(conn: &Connection) -> Result<usize, StoreError> {
+    let applied: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    usize::try_from(applied)
+        .map_err(|_| StoreError::Corrupt(format!("negative schema version {applied}")))
+}
