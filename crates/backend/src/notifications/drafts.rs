@@ -43,6 +43,19 @@ pub fn draft(entry: &AuditEntry) -> Option<Draft> {
                 Some(user),
             )
         }
+        ("destroy_nodes", "reaper" | "budget") => {
+            let user = p["user"].as_str().unwrap_or_default().to_owned();
+            let why = if actor == "budget" {
+                "the budget that pays for it is exhausted"
+            } else {
+                "it reached its time to live"
+            };
+            (
+                format!("SlideRule node group destroyed ({cluster}/{user})"),
+                format!("{user}'s node group on {cluster} is being destroyed: {why}."),
+                Some(user),
+            )
+        }
         ("wake", _) => (
             format!("SlideRule cluster woke ({cluster})"),
             format!("{cluster} woke at {} nodes for {actor}.", p["nodes"]),
@@ -130,5 +143,24 @@ mod tests {
         assert!(draft(&entry("destroy", "bob", serde_json::json!({}), "ok")).is_none());
         assert!(draft(&entry("deploy", "bob", serde_json::json!({}), "AWS failed")).is_none());
         assert!(draft(&entry("extend", "bob", serde_json::json!({}), "ok")).is_none());
+        let reaped = draft(&entry(
+            "destroy_nodes",
+            "reaper",
+            serde_json::json!({ "user": "bob" }),
+            "ok",
+        ))
+        .unwrap();
+        assert_eq!(
+            reaped.subject,
+            "SlideRule node group destroyed (icesat2/bob)"
+        );
+        assert_eq!(reaped.person.as_deref(), Some("bob"));
+        let by_hand = entry(
+            "destroy_nodes",
+            "bob",
+            serde_json::json!({ "user": "bob" }),
+            "ok",
+        );
+        assert!(draft(&by_hand).is_none(), "one's own removal is not news");
     }
 }
