@@ -209,9 +209,9 @@ export const LOCAL_USERS = { member: 'erin', outsider: 'frank' };
  */
 export async function signInLocal(page, username, { password = `demo-password-${username}` } = {}) {
   await page.goto('/');
-  const form = page.locator('form').filter({ has: page.getByLabel('Username') });
-  await form.getByLabel('Username').fill(username);
-  await form.getByLabel('Password').fill(password);
+  const form = page.locator('form').filter({ has: page.getByLabel('Username', { exact: true }) });
+  await form.getByLabel('Username', { exact: true }).fill(username);
+  await form.getByLabel('Password', { exact: true }).fill(password);
   await form.getByRole('button', { name: 'Sign in', exact: true }).click();
   await expect(page).toHaveURL((url) => url.pathname === '/clusters', { timeout: 15_000 });
 }

@@ -29,4 +29,7 @@ pub struct WebConfig {
     /// means false.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub public_node_groups: bool,
+    /// People may create their own local account (`/auth/local/signup`); absent means false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub self_signup: bool,
 }

@@ -29,9 +29,9 @@ test('a local account signs in with its username and sees its organization', asy
 test('a wrong password is refused on the landing page without leaving it', async ({ page }) => {
   const errors = collectErrors(page, { ignore: [/status of 401/] });
   await page.goto('/');
-  const form = page.locator('form').filter({ has: page.getByLabel('Username') });
-  await form.getByLabel('Username').fill('erin');
-  await form.getByLabel('Password').fill('not her password');
+  const form = page.locator('form').filter({ has: page.getByLabel('Username', { exact: true }) });
+  await form.getByLabel('Username', { exact: true }).fill('erin');
+  await form.getByLabel('Password', { exact: true }).fill('not her password');
   await form.getByRole('button', { name: 'Sign in', exact: true }).click();
   await expect(page.getByRole('alert')).toContainText('the username or password is wrong');
   await expect(page).toHaveURL((url) => url.pathname === '/');
@@ -131,4 +131,23 @@ test('two members\' requests pool into one cluster that sleeps when both are wit
   await erinContext.close();
   expect(errors).toEqual([]);
   expect(erinErrors).toEqual([]);
+});
+
+test('a newcomer creates an account of their own on the landing page and is signed in', async ({ page }) => {
+  const errors = collectErrors(page);
+  const username = `newcomer-${Date.now().toString(36)}`;
+  await page.goto('/');
+  await page.getByText('No account? Create one').click();
+  const form = page.getByRole('form', { name: 'Create an account' });
+  await form.getByLabel('Choose a username').fill(username);
+  await form.getByLabel('Choose a password').fill('short');
+  await form.getByRole('button', { name: 'Create my account' }).click();
+  await expect(form.getByRole('alert')).toContainText('12');
+  await form.getByLabel('E-mail').fill(`${username}@example.org`);
+  await form.getByLabel('Choose a password').fill('a long enough passphrase');
+  await form.getByRole('button', { name: 'Create my account' }).click();
+  await expect(page).toHaveURL((url) => url.pathname === '/clusters', { timeout: 15_000 });
+  await expect(page.getByRole('banner')).toContainText(username);
+  await expectNoSeriousAxeViolations(page);
+  expect(errors, 'no unexpected console errors').toEqual([]);
 });

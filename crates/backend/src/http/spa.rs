@@ -60,6 +60,7 @@ pub async fn web_config(State(state): State<AppState>) -> Response {
         domain: urls.domain.clone(),
         owner_signatures: state.config.provisioner.require_owner_signatures,
         public_node_groups: state.config.provisioner.public_cluster.is_some(),
+        self_signup: state.config.self_signup(),
     };
     let mut response = Json(body).into_response();
     response

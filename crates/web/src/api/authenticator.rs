@@ -9,6 +9,7 @@ use sliderule_protocol::authenticator::{
 };
 
 use sliderule_protocol::organizations::accounts::paths as local;
+use sliderule_protocol::organizations::accounts::{AccountView, NewAccountRequest};
 use sliderule_protocol::organizations::{LocalTokenRequest, PasswordChangeRequest};
 
 use super::{ApiError, decode, send, url};
@@ -115,6 +116,11 @@ impl Authenticator {
             password: password.to_owned().into(),
         };
         post_json(&url(&self.base, local::TOKEN), &body).await
+    }
+
+    /// Creates one's own local account (where self sign-up is on).
+    pub async fn signup(&self, request: &NewAccountRequest) -> Result<AccountView, ApiError> {
+        post_json(&url(&self.base, local::SIGNUP), request).await
     }
 
     /// A local account changes its password (with its access token).

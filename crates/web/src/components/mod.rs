@@ -10,6 +10,7 @@ pub mod gate;
 pub mod layout;
 pub mod node_group;
 pub mod organization;
+pub mod sign_up;
 pub mod status;
 pub mod test_runner;
 pub mod title;

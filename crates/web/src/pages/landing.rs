@@ -7,6 +7,7 @@ use leptos_router::NavigateOptions;
 use leptos_router::hooks::use_navigate;
 
 use crate::api::ApiError;
+use crate::components::sign_up::SignUp;
 use crate::components::status::ErrorAlert;
 use crate::components::title::set_page_title;
 use crate::config::{WebConfig, cluster_host};
@@ -91,6 +92,7 @@ pub fn Landing() -> impl IntoView {
         })
     };
 
+    let self_signup = config.self_signup;
     let public_cluster = config.public_cluster.clone().map(|name| {
         let host = cluster_host(&config, &name).unwrap_or(name);
         view! {
@@ -204,6 +206,7 @@ pub fn Landing() -> impl IntoView {
                     </button>
                 </form>
                 {move || local_failed.get().map(|error| view! { <ErrorAlert error/> })}
+                {self_signup.then(|| view! { <SignUp/> })}
                 {public_cluster}
             </section>
         </div>

@@ -324,6 +324,16 @@ impl Session {
         Ok(())
     }
 
+    /// Creates one's own local account, then signs it in.
+    pub async fn sign_up_local(
+        &self,
+        request: &sliderule_protocol::organizations::accounts::NewAccountRequest,
+    ) -> Result<(), ApiError> {
+        self.authenticator.get_value().signup(request).await?;
+        self.sign_in_local(request.username.as_str(), request.password.expose())
+            .await
+    }
+
     /// A local account changes its password.
     pub async fn change_password(&self, current: &str, new: &str) -> Result<(), ApiError> {
         let token = self.access_token().await?;
