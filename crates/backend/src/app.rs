@@ -79,6 +79,8 @@ pub struct Overrides {
     pub mailer: Option<Arc<dyn Mailer>>,
     /// Test summaries (S3 on moto); the driver's own otherwise.
     pub summaries: Option<Arc<dyn crate::cloud::TestSummaries>>,
+    /// The AWS configuration of KMS signing (moto with test credentials); from `aws` otherwise.
+    pub aws: Option<aws_config::SdkConfig>,
 }
 
 impl AppState {
@@ -91,13 +93,33 @@ impl AppState {
         let clock = overrides
             .clock
             .unwrap_or_else(|| Arc::new(SystemClock) as Arc<dyn Clock>);
-        // Reading (or generating) the keys is file I/O and RSA work: off the async workers.
-        let keys = {
-            let config = config.clone();
-            let clock = clock.clone();
-            tokio::task::spawn_blocking(move || Keyring::open(&config, clock))
+        let keys = match &config.authenticator.kms_key_id {
+            Some(key_id) => {
+                let sdk = match &overrides.aws {
+                    Some(sdk) => sdk.clone(),
+                    None => {
+                        crate::cloud::cloudformation::config_loader(&config.aws)
+                            .load()
+                            .await
+                    }
+                };
+                let set = crate::keys::kms::key_set(
+                    &sdk,
+                    key_id,
+                    &config.authenticator.kms_previous_key_ids,
+                )
                 .await
-                .context("loading the signing keys stopped")??
+                .context("reading the signing keys from AWS KMS")?;
+                Keyring::fixed_set(set)
+            }
+            // Reading (or generating) the keys is file I/O and RSA work: off the async workers.
+            None => {
+                let config = config.clone();
+                let clock = clock.clone();
+                tokio::task::spawn_blocking(move || Keyring::open(&config, clock))
+                    .await
+                    .context("loading the signing keys stopped")??
+            }
         };
         let emulator = match config.mode {
             Mode::Demo => Some(crate::demo::emulator(crate::demo::load_seed(&config)?)),

@@ -31,6 +31,10 @@ pub enum AuthError {
     GitHub(#[from] GitHubError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The signing service (AWS KMS) refused or failed: no token is issued, and none is ever
+    /// signed by another key.
+    #[error("tokens cannot be signed now: {0}")]
+    Signing(String),
     /// No secure random numbers.
     #[error(transparent)]
     Random(#[from] RandomError),

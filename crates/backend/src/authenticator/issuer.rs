@@ -77,7 +77,14 @@ impl Authenticator {
         now: OffsetDateTime,
     ) -> Result<(String, Claims), AuthError> {
         let belonging = self.belonging(session).await?;
-        self.mint_with(keys, session, &belonging, now)
+        let claims = self.claims_with(session, &belonging, now)?;
+        // A KMS key signs over the network; a failure is the signing service's, not a bug.
+        let token = keys
+            .signing()
+            .sign_async(&claims)
+            .await
+            .map_err(|e| AuthError::Signing(e.to_string()))?;
+        Ok((token, claims))
     }
 
     /// The claims a token for the session would carry now, without signing one (to decide
@@ -109,8 +116,20 @@ impl Authenticator {
         belonging: &grant::Belonging,
         now: OffsetDateTime,
     ) -> Result<(String, Claims), AuthError> {
+        let claims = self.claims_with(session, belonging, now)?;
+        let token = keys.signing().sign(&claims).map_err(AuthError::internal)?;
+        Ok((token, claims))
+    }
+
+    /// The claims of a new token for the session, with a fresh `jti`.
+    fn claims_with(
+        &self,
+        session: &Session,
+        belonging: &grant::Belonging,
+        now: OffsetDateTime,
+    ) -> Result<Claims, AuthError> {
         let affiliate = self.affiliates.get(&session.identity.login);
-        let claims = grant::claims(
+        Ok(grant::claims(
             &session.identity,
             affiliate,
             belonging,
@@ -119,9 +138,7 @@ impl Authenticator {
             &self.policy,
             now,
             random::id()?,
-        );
-        let token = keys.signing().sign(&claims).map_err(AuthError::internal)?;
-        Ok((token, claims))
+        ))
     }
 
     /// A new sign-in: an access token and the first refresh token of a new family.

@@ -142,6 +142,15 @@ pub struct AuthenticatorConfig {
     /// rotatable keyring in `data_dir/keys/` (see `sliderule-backend keys`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signing_key_file: Option<PathBuf>,
+    /// An AWS KMS key (id, alias or ARN; RSA_2048, `SIGN_VERIFY`) that signs tokens instead of a
+    /// local key, in the `aws` section's region: replicas share it and no machine holds key
+    /// material.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kms_key_id: Option<String>,
+    /// KMS keys that signed before `kms_key_id`: still published (and their tokens accepted)
+    /// until their last token has expired.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub kms_previous_key_ids: Vec<String>,
     /// Key that signs the OAuth `state` (any bytes, at least 32); generated into `data_dir` when
     /// unset. Replicas must share it.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -180,6 +189,8 @@ impl Default for AuthenticatorConfig {
         Self {
             issuer: None,
             signing_key_file: None,
+            kms_key_id: None,
+            kms_previous_key_ids: Vec::new(),
             state_key_file: None,
             browser_token_lifetime_secs: 3600,
             client_token_lifetime_secs: 12 * 3600,

@@ -79,6 +79,19 @@ pub(super) fn validate(config: &Config) -> Result<(), ConfigError> {
     if let Some(endpoint) = &config.aws.endpoint_url {
         check_url("aws.endpoint_url", endpoint)?;
     }
+    let auth = &config.authenticator;
+    if auth.kms_key_id.is_some() && auth.signing_key_file.is_some() {
+        return Err(ConfigError::new(
+            "authenticator.kms_key_id",
+            "give either a KMS key or authenticator.signing_key_file, not both",
+        ));
+    }
+    if auth.kms_key_id.is_none() && !auth.kms_previous_key_ids.is_empty() {
+        return Err(ConfigError::new(
+            "authenticator.kms_previous_key_ids",
+            "previous KMS keys need authenticator.kms_key_id (the key that signs now)",
+        ));
+    }
     for (key, address) in [
         (
             "notifications.alert_email",

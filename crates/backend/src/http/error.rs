@@ -211,6 +211,17 @@ impl From<crate::authenticator::error::AuthError> for ApiError {
             E::GitHub(github) => github.into(),
             E::Store(store) => store.into(),
             E::Random(random) => random.into(),
+            E::Signing(message) => {
+                tracing::warn!(%message, "cannot sign a token");
+                Self::Unavailable {
+                    code: codes::TEMPORARILY_UNAVAILABLE,
+                    // AWS's words without the account's ARNs and ids.
+                    description: format!(
+                        "tokens cannot be signed now ({}); try again shortly",
+                        crate::cloud::redact(&message)
+                    ),
+                }
+            }
             E::Internal(cause) => Self::Internal(cause),
         }
     }

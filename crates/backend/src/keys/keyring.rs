@@ -104,15 +104,26 @@ impl Keyring {
 
     /// One key that always signs (tests, and callers that manage their own key).
     pub fn fixed(key: SigningKey) -> Self {
-        let set = KeySet::single(key);
-        let snapshot = Snapshot {
-            manifest: super::manifest::Manifest::new(vec![super::manifest::KeyEntry {
-                kid: set.signing().kid().to_owned(),
+        Self::fixed_set(KeySet::single(key))
+    }
+
+    /// A key set that never changes (KMS keys: rotation is a new configuration).
+    pub fn fixed_set(set: KeySet) -> Self {
+        let entries = set
+            .published()
+            .map(|key| super::manifest::KeyEntry {
+                kid: key.kid().to_owned(),
                 created_at: OffsetDateTime::UNIX_EPOCH,
                 signs_from: OffsetDateTime::UNIX_EPOCH,
                 retired_at: None,
-            }]),
-            keys: [(set.signing().kid().to_owned(), set.signing_arc())].into(),
+            })
+            .collect();
+        let snapshot = Snapshot {
+            manifest: super::manifest::Manifest::new(entries),
+            keys: set
+                .published_arcs()
+                .map(|key| (key.kid().to_owned(), key))
+                .collect(),
             layout: storage::Layout::ConfiguredFile,
         };
         let view = View {

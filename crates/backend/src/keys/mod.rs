@@ -14,6 +14,7 @@
 pub mod admin;
 mod files;
 mod keyring;
+pub mod kms;
 pub mod manifest;
 mod signing_key;
 pub mod storage;
@@ -54,13 +55,13 @@ impl KeySet {
         &self.signing
     }
 
-    pub(crate) fn signing_arc(&self) -> Arc<SigningKey> {
-        self.signing.clone()
-    }
-
     /// Every published key, newest first.
     pub fn published(&self) -> impl Iterator<Item = &SigningKey> {
         self.published.iter().map(AsRef::as_ref)
+    }
+
+    pub(crate) fn published_arcs(&self) -> impl Iterator<Item = Arc<SigningKey>> + '_ {
+        self.published.iter().cloned()
     }
 
     pub fn find(&self, kid: &str) -> Option<&SigningKey> {

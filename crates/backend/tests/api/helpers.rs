@@ -48,6 +48,8 @@ pub struct TestConfig {
     pub mailer: Option<Arc<dyn sliderule_backend::notifications::Mailer>>,
     /// Where test summaries are read (S3 on moto).
     pub summaries: Option<Arc<dyn sliderule_backend::cloud::TestSummaries>>,
+    /// AWS for KMS signing (moto with test credentials).
+    pub aws: Option<aws_config::SdkConfig>,
     /// Sign with the data directory's keyring (a key generated at start, rotatable with the
     /// `keys` operations) instead of the shared fixed test key file.
     pub data_dir_keyring: bool,
@@ -150,6 +152,7 @@ impl TestApp {
             costs: options.costs,
             mailer: options.mailer,
             summaries: options.summaries,
+            aws: options.aws,
         };
         let app = Application::build_with(config, overrides)
             .await

@@ -279,6 +279,32 @@ impl MotoServer {
             .expect("put an S3 object");
     }
 
+    /// A new RSA_2048 `SIGN_VERIFY` KMS key; its id.
+    pub async fn create_signing_key(&self) -> String {
+        let created = aws_sdk_kms::Client::new(&self.sdk_config().await)
+            .create_key()
+            .key_spec(aws_sdk_kms::types::KeySpec::Rsa2048)
+            .key_usage(aws_sdk_kms::types::KeyUsageType::SignVerify)
+            .send()
+            .await
+            .expect("create a KMS key");
+        created
+            .key_metadata()
+            .map(|m| m.key_id().to_owned())
+            .expect("a key id")
+    }
+
+    /// The KMS key's public key, SPKI DER.
+    pub async fn public_key(&self, key_id: &str) -> Vec<u8> {
+        let answer = aws_sdk_kms::Client::new(&self.sdk_config().await)
+            .get_public_key()
+            .key_id(key_id)
+            .send()
+            .await
+            .expect("GetPublicKey");
+        answer.public_key().expect("a public key").as_ref().to_vec()
+    }
+
     /// Creates the public hosted zone `domain.`; returns its id (`/hostedzone/…`).
     pub async fn create_hosted_zone(&self, domain: &str) -> String {
         let body = format!(

@@ -4,6 +4,7 @@ mod affiliates;
 mod attacks;
 mod browser;
 mod device;
+mod kms;
 mod local;
 mod pat;
 mod refresh;
