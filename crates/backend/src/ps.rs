@@ -31,6 +31,7 @@ use crate::authenticator::grant::Flow;
 use crate::authenticator::session::Session;
 use crate::authenticator::{Authenticator, Issued};
 use crate::http::bearer::SignedIn;
+use crate::http::openapi::V2Refusals;
 use crate::http::v2_error::V2Error;
 use crate::provisioner::organizations::OrgAccess;
 use crate::store::{OrganizationRow, Requested};
@@ -74,6 +75,27 @@ where
 /// Where the v2 API lives on the single origin (`ps.<domain>` is rewritten to it).
 pub const MOUNT: &str = "/ps";
 
+/// The v2 client API's part of `/openapi.json` (see `http::openapi`), next to its routes.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(
+        org_token,
+        org_token_github,
+        refresh,
+        blacklist,
+        membership_status,
+        org_num_nodes,
+        desired_nodes_ttl,
+        desired_nodes,
+        ip_address,
+        org_config,
+        remove_user_requests,
+        remove_all_requests,
+    ),
+    tags((name = "v2", description = "The v2-era client API (sliderule 4.x) at ps.<domain>"))
+)]
+pub struct V2Api;
+
 pub fn routes(state: &AppState) -> Router<AppState> {
     // Sign-ins take the authenticator's per-address limits, as its own sign-in endpoints do.
     let sign_in = Router::new()
@@ -83,7 +105,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route(v2::paths::TOKEN_BLACKLIST, post(blacklist))
         .route_layer(axum::middleware::from_fn_with_state(
             state.auth_rate_limit.clone(),
-            crate::http::rate_limit::limit,
+            crate::http::rate_limit::limit_v2,
         ));
     let api = Router::new()
         .merge(sign_in)
@@ -170,6 +192,13 @@ fn not_a_member(user: &str, org: &str) -> V2Error {
 }
 
 /// `POST /api/org_token/`: a local account's username and password.
+#[utoipa::path(
+    post,
+    path = v2::paths::ORG_TOKEN,
+    request_body = OrgTokenRequest,
+    responses((status = 200, body = OrgTokens), V2Refusals),
+    tag = "v2"
+)]
 async fn org_token(State(state): State<AppState>, body: Bytes) -> Result<Response, V2Error> {
     let request: OrgTokenRequest = parse_json_body(&body)?;
     let account = state
@@ -189,6 +218,13 @@ async fn org_token(State(state): State<AppState>, body: Bytes) -> Result<Respons
 }
 
 /// `POST /api/org_token_github/`: a GitHub token, resolved like a PAT sign-in.
+#[utoipa::path(
+    post,
+    path = v2::paths::ORG_TOKEN_GITHUB,
+    request_body = OrgTokenGithubRequest,
+    responses((status = 200, body = OrgTokens), V2Refusals),
+    tag = "v2"
+)]
 async fn org_token_github(State(state): State<AppState>, body: Bytes) -> Result<Response, V2Error> {
     let request: OrgTokenGithubRequest = parse_json_body(&body)?;
     let token = request.access_token.expose().trim();
@@ -203,6 +239,13 @@ async fn org_token_github(State(state): State<AppState>, body: Bytes) -> Result<
 }
 
 /// `POST /api/org_token/refresh/`: rotates the refresh token; the person must still be a member.
+#[utoipa::path(
+    post,
+    path = v2::paths::ORG_TOKEN_REFRESH,
+    request_body = RefreshRequest,
+    responses((status = 200, body = OrgTokens), V2Refusals),
+    tag = "v2"
+)]
 async fn refresh(State(state): State<AppState>, body: Bytes) -> Result<Response, V2Error> {
     let request: RefreshRequest = parse_json_body(&body)?;
     let auth = &state.authenticator;
@@ -226,6 +269,13 @@ async fn refresh(State(state): State<AppState>, body: Bytes) -> Result<Response,
 }
 
 /// `POST /api/token/blacklist/`: revokes the refresh token's family.
+#[utoipa::path(
+    post,
+    path = v2::paths::TOKEN_BLACKLIST,
+    request_body = RefreshRequest,
+    responses((status = 200, body = Object), V2Refusals),
+    tag = "v2"
+)]
 async fn blacklist(State(state): State<AppState>, body: Bytes) -> Result<Response, V2Error> {
     let request: RefreshRequest = parse_json_body(&body)?;
     state.authenticator.revoke(request.refresh.expose()).await?;
@@ -256,6 +306,14 @@ async fn member(state: &AppState, claims: &Claims, org: &str) -> Result<OrgAcces
     Ok(access)
 }
 
+#[utoipa::path(
+    get,
+    path = v2::paths::MEMBERSHIP_STATUS,
+    params(("org" = String, Path, description = "The organization's name")),
+    responses((status = 200, body = MembershipStatus), V2Refusals),
+    security(("bearer" = [])),
+    tag = "v2"
+)]
 async fn membership_status(
     State(state): State<AppState>,
     V2Caller(claims): V2Caller,
@@ -267,6 +325,14 @@ async fn membership_status(
     }))
 }
 
+#[utoipa::path(
+    get,
+    path = v2::paths::ORG_NUM_NODES,
+    params(("org" = String, Path, description = "The organization's name")),
+    responses((status = 200, body = OrgNumNodes), V2Refusals),
+    security(("bearer" = [])),
+    tag = "v2"
+)]
 async fn org_num_nodes(
     State(state): State<AppState>,
     V2Caller(claims): V2Caller,
@@ -320,6 +386,14 @@ fn ttl_of(text: &str, claims: &Claims) -> Result<u32, V2Error> {
     }
 }
 
+#[utoipa::path(
+    method(post, put),
+    path = v2::paths::DESIRED_NODES_TTL,
+    params(("org" = String, Path, description = "The organization's name"), ("nodes" = String, Path, description = "Nodes wanted"), ("ttl" = String, Path, description = "Minutes the request lasts")),
+    responses((status = 200, body = DesiredNodes), V2Refusals),
+    security(("bearer" = [])),
+    tag = "v2"
+)]
 async fn desired_nodes_ttl(
     State(state): State<AppState>,
     V2Caller(claims): V2Caller,
@@ -332,6 +406,14 @@ async fn desired_nodes_ttl(
     desire(&state, &claims, &access, nodes, expires).await
 }
 
+#[utoipa::path(
+    method(put, patch),
+    path = v2::paths::DESIRED_NODES,
+    params(("org" = String, Path, description = "The organization's name"), ("nodes" = String, Path, description = "Nodes wanted")),
+    responses((status = 200, body = DesiredNodes), V2Refusals),
+    security(("bearer" = [])),
+    tag = "v2"
+)]
 async fn desired_nodes(
     State(state): State<AppState>,
     V2Caller(claims): V2Caller,
@@ -378,6 +460,14 @@ async fn desire(
     }))
 }
 
+#[utoipa::path(
+    get,
+    path = v2::paths::ORG_IP_ADDRESS,
+    params(("org" = String, Path, description = "The organization's name")),
+    responses((status = 200, body = IpAddress), V2Refusals),
+    security(("bearer" = [])),
+    tag = "v2"
+)]
 async fn ip_address(
     State(state): State<AppState>,
     V2Caller(claims): V2Caller,
@@ -407,6 +497,14 @@ async fn ip_address(
     }))
 }
 
+#[utoipa::path(
+    put,
+    path = v2::paths::ORG_CONFIG,
+    params(("org" = String, Path, description = "The organization's name"), ("min" = String, Path, description = "Fewest nodes"), ("max" = String, Path, description = "Most nodes")),
+    responses((status = 200, body = Done), V2Refusals),
+    security(("bearer" = [])),
+    tag = "v2"
+)]
 async fn org_config(
     State(state): State<AppState>,
     V2Caller(claims): V2Caller,
@@ -438,6 +536,14 @@ async fn org_config(
     ))))
 }
 
+#[utoipa::path(
+    put,
+    path = v2::paths::REMOVE_USER_REQUESTS,
+    params(("org" = String, Path, description = "The organization's name")),
+    responses((status = 200, body = Done), V2Refusals),
+    security(("bearer" = [])),
+    tag = "v2"
+)]
 async fn remove_user_requests(
     State(state): State<AppState>,
     V2Caller(claims): V2Caller,
@@ -461,6 +567,14 @@ async fn remove_user_requests(
     ))))
 }
 
+#[utoipa::path(
+    put,
+    path = v2::paths::REMOVE_ALL_REQUESTS,
+    params(("org" = String, Path, description = "The organization's name")),
+    responses((status = 200, body = Done), V2Refusals),
+    security(("bearer" = [])),
+    tag = "v2"
+)]
 async fn remove_all_requests(
     State(state): State<AppState>,
     V2Caller(claims): V2Caller,

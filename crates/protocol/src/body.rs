@@ -49,11 +49,13 @@ mod tests {
     use crate::ClusterName;
 
     #[derive(Debug, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     struct Probe {
         cluster: ClusterName,
     }
 
     #[derive(Debug, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     struct Anything {
         #[serde(default)]
         branch: Option<String>,

@@ -27,6 +27,7 @@ pub const RUNNER_AUDIENCE: &str = "runner";
 
 /// A JWT claim set.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Claims {
     /// The issuer, the authenticator's public base URL.
     pub iss: String,

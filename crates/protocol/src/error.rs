@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 /// The body of every error response.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     /// A machine-readable code, one of [`codes`].
     pub error: String,

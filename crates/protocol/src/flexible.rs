@@ -399,6 +399,7 @@ mod tests {
     use super::*;
 
     #[derive(Debug, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     struct Body {
         #[serde(deserialize_with = "ttl")]
         ttl: u32,

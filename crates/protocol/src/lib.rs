@@ -20,11 +20,14 @@ pub mod limits;
 pub mod marker;
 pub mod money;
 pub mod node_capacity;
+#[cfg(feature = "openapi")]
+mod openapi;
 pub mod organizations;
 pub mod provisioner;
 pub mod roles;
 pub mod scope;
 pub mod secret;
+pub mod service;
 pub mod timestamp;
 pub mod ttl;
 pub mod version;

@@ -18,6 +18,7 @@ pub const MIN_NODES: u32 = 1;
 
 /// How large and how long-lived someone's clusters may be.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Limits {
     /// Most nodes in one cluster.
     pub max_nodes: u32,

@@ -188,6 +188,7 @@ pub struct InvalidAmount(pub String);
 /// What running clusters costs: every deployed cluster pays for its load balancer and monitor,
 /// and each node for itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Pricing {
     /// What each node costs per hour.
     pub node_usd_per_hour: Usd,

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize, Serializer};
 
 /// A role in the configured GitHub organization, as carried in `org_roles`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum OrgRole {
     /// An organization admin who asked for `sliderule:admin`.
@@ -183,6 +184,7 @@ pub mod comma_joined {
 
 /// What someone may do, from least to most.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Level {
     /// No token.

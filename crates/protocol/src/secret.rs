@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 /// A secret string. Serializes as the plain string (it has to travel), but `Debug` hides it and
 /// there is deliberately no `Display`: reading it takes an explicit [`Secret::expose`].
 #[derive(Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct Secret(String);
 

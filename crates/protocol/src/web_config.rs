@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// The contents of `config.json`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WebConfig {
     /// Base URL of the authenticator, e.g. `https://login.example.org`.
     pub authenticator_url: String,

@@ -10,7 +10,7 @@ pub use sliderule_protocol::WebConfig;
 
 /// Where the app fetches its configuration from. Absolute, so deep links such as
 /// `/clusters/alice` still find it at the site root.
-pub const CONFIG_PATH: &str = "/config.json";
+pub const CONFIG_PATH: &str = sliderule_protocol::service::paths::CONFIG;
 
 /// Where a cluster is reached, `<name>.<domain>`; `None` when the domain is an IP address (the
 /// single-origin demo), where clusters have no host names of their own to show.

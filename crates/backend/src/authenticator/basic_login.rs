@@ -10,6 +10,7 @@ use super::browser_login::to_github;
 use super::error::AuthError;
 use super::state::PendingLogin;
 use crate::app::AppState;
+use sliderule_protocol::authenticator::paths;
 use sliderule_protocol::codes;
 
 #[derive(Deserialize)]
@@ -18,6 +19,13 @@ pub struct BasicQuery {
     redirect_uri: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = paths::BASIC_LOGIN,
+    params(("redirect_uri" = Option<String>, Query, description = "Where to return with the token")),
+    responses((status = 302, description = "To GitHub's authorization page"), crate::http::openapi::Refusals),
+    tag = "authenticator"
+)]
 pub async fn login(
     State(state): State<AppState>,
     Query(query): Query<BasicQuery>,

@@ -28,11 +28,19 @@ use super::{Authenticator, random};
 use crate::app::AppState;
 use crate::github::GitHubError;
 use crate::store::{CodeGrant, TokenHash};
+use sliderule_protocol::authenticator::paths;
 use sliderule_protocol::codes;
 
 /// How long a one-time code lives (authenticator.md: 2 minutes).
 const CODE_LIFETIME: std::time::Duration = std::time::Duration::from_secs(120);
 
+#[utoipa::path(
+    get,
+    path = paths::LOGIN,
+    params(AuthorizeQuery),
+    responses((status = 302, description = "To GitHub's authorization page"), crate::http::openapi::Refusals),
+    tag = "authenticator"
+)]
 pub async fn login(
     State(state): State<AppState>,
     Query(query): Query<AuthorizeQuery>,
@@ -113,6 +121,13 @@ pub(super) async fn to_github(
     Ok(redirect(url.as_str()))
 }
 
+#[utoipa::path(
+    get,
+    path = paths::CALLBACK,
+    params(CallbackQuery),
+    responses((status = 302, description = "Back to the client's redirect_uri with a code (or an error)"), crate::http::openapi::Refusals),
+    tag = "authenticator"
+)]
 pub async fn callback(
     State(state): State<AppState>,
     Query(query): Query<CallbackQuery>,

@@ -31,10 +31,20 @@ use super::session::Session;
 use crate::app::AppState;
 use crate::github::{DevicePoll as GitHubPoll, GitHubError};
 use crate::store::{DevicePoll, TokenHash};
+use sliderule_protocol::authenticator::{
+    DeviceCodeRequest, DevicePollRequest, LoginSuccess, paths,
+};
 
 /// GitHub's default when it names no interval.
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
 
+#[utoipa::path(
+    post,
+    path = paths::DEVICE,
+    request_body = DeviceCodeRequest,
+    responses((status = 200, body = DeviceCodeResponse), crate::http::openapi::Refusals),
+    tag = "authenticator"
+)]
 pub async fn start(State(state): State<AppState>, body: Bytes) -> Result<Response, AuthError> {
     let scope = device_request::read(&body)?.scope.unwrap_or(Scopes::ALL);
     let auth = &state.authenticator;
@@ -79,6 +89,13 @@ fn complete_uri(verification_uri: &str, user_code: &str) -> String {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = paths::DEVICE_POLL,
+    request_body = DevicePollRequest,
+    responses((status = 200, description = "Signed in", body = LoginSuccess), (status = 202, description = "Not yet: poll again", body = DevicePollPending), crate::http::openapi::Refusals),
+    tag = "authenticator"
+)]
 pub async fn poll(State(state): State<AppState>, body: Bytes) -> Result<Response, AuthError> {
     let request = device_request::read(&body)?;
     let Some(device_code) = request

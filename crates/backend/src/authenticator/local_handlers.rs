@@ -18,9 +18,18 @@ use super::respond::no_store;
 use crate::app::AppState;
 use crate::http::bearer::verified_claims;
 use crate::http::error::ApiError;
+use sliderule_protocol::authenticator::TokenResponse;
+use sliderule_protocol::organizations::accounts::{AccountView, paths as local};
 
 /// `POST /auth/local/token`: `{"username","password"}` (JSON or form) → the token endpoint's
 /// answer (access token, rotating refresh token).
+#[utoipa::path(
+    post,
+    path = local::TOKEN,
+    request_body(content((LocalTokenRequest = "application/x-www-form-urlencoded"), (LocalTokenRequest = "application/json"))),
+    responses((status = 200, body = TokenResponse), crate::http::openapi::Refusals),
+    tag = "authenticator"
+)]
 pub async fn token(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
     let request: LocalTokenRequest = form_or_json(&body)?;
     let auth = &state.authenticator;
@@ -39,6 +48,13 @@ pub async fn token(State(state): State<AppState>, body: Bytes) -> Result<Respons
 }
 
 /// `POST /auth/local/signup`: a person creates their own account (when allowed).
+#[utoipa::path(
+    post,
+    path = local::SIGNUP,
+    request_body = NewAccountRequest,
+    responses((status = 201, body = AccountView), crate::http::openapi::Refusals),
+    tag = "authenticator"
+)]
 pub async fn signup(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
     if !state.config.self_signup() {
         return Err(LocalError::Forbidden(
@@ -55,6 +71,14 @@ pub async fn signup(State(state): State<AppState>, body: Bytes) -> Result<Respon
 }
 
 /// `POST /auth/local/password`: a local account changes its password.
+#[utoipa::path(
+    post,
+    path = local::PASSWORD,
+    request_body = PasswordChangeRequest,
+    responses((status = 204, description = "Changed"), crate::http::openapi::Refusals),
+    security(("bearer" = [])),
+    tag = "authenticator"
+)]
 pub async fn change_password(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -75,6 +99,13 @@ pub async fn change_password(
 }
 
 /// `GET /auth/local/accounts` (owners).
+#[utoipa::path(
+    get,
+    path = local::ACCOUNTS,
+    responses((status = 200, body = AccountsResponse), crate::http::openapi::Refusals),
+    security(("bearer" = [])),
+    tag = "authenticator"
+)]
 pub async fn list(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -91,6 +122,14 @@ pub async fn list(
 }
 
 /// `POST /auth/local/accounts` (owners): creates an account.
+#[utoipa::path(
+    post,
+    path = local::ACCOUNTS,
+    request_body = NewAccountRequest,
+    responses((status = 201, body = AccountView), crate::http::openapi::Refusals),
+    security(("bearer" = [])),
+    tag = "authenticator"
+)]
 pub async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -107,6 +146,14 @@ pub async fn create(
 }
 
 /// `POST /auth/local/accounts/disable` (owners).
+#[utoipa::path(
+    post,
+    path = local::DISABLE,
+    request_body = AccountRequest,
+    responses((status = 200, body = AccountView), crate::http::openapi::Refusals),
+    security(("bearer" = [])),
+    tag = "authenticator"
+)]
 pub async fn disable(
     state: State<AppState>,
     headers: HeaderMap,
@@ -116,6 +163,14 @@ pub async fn disable(
 }
 
 /// `POST /auth/local/accounts/enable` (owners).
+#[utoipa::path(
+    post,
+    path = local::ENABLE,
+    request_body = AccountRequest,
+    responses((status = 200, body = AccountView), crate::http::openapi::Refusals),
+    security(("bearer" = [])),
+    tag = "authenticator"
+)]
 pub async fn enable(
     state: State<AppState>,
     headers: HeaderMap,

@@ -37,7 +37,7 @@ use std::time::Duration;
 
 pub use issuer::Issued;
 pub use refresh::RefreshError;
-pub use routes::routes;
+pub use routes::{AuthenticatorApi, routes};
 use sliderule_protocol::Limits;
 
 use self::affiliates::Affiliates;

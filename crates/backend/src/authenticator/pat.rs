@@ -13,7 +13,15 @@ use super::grant::Flow;
 use super::respond::no_store;
 use super::session::Session;
 use crate::app::AppState;
+use sliderule_protocol::authenticator::{LoginSuccess, paths};
 
+#[utoipa::path(
+    post,
+    path = paths::PAT,
+    request_body = PatRequest,
+    responses((status = 200, description = "Signed in", body = LoginSuccess), crate::http::openapi::Refusals),
+    tag = "authenticator"
+)]
 pub async fn login(State(state): State<AppState>, body: Bytes) -> Result<Response, AuthError> {
     let request: PatRequest = parse_json_body(&body)?;
     let pat = request.pat().ok_or_else(|| {

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use sliderule_protocol::authenticator::discovery::DiscoveryDocument;
 
 use crate::app::AppState;
+use sliderule_protocol::authenticator::{Jwks, paths};
 
 /// How long clients may cache JWKS; rotation publishes new keys at least this long before use
 /// (see `crate::keys::admin::DEFAULT_PUBLISH_LEAD`).
@@ -29,6 +30,12 @@ fn public_headers(response: &mut Response) {
     );
 }
 
+#[utoipa::path(
+    get,
+    path = paths::JWKS,
+    responses((status = 200, body = Jwks)),
+    tag = "authenticator"
+)]
 pub async fn jwks(State(state): State<AppState>) -> Response {
     let mut response = Json(state.keys.current().jwks()).into_response();
     public_headers(&mut response);
@@ -37,6 +44,12 @@ pub async fn jwks(State(state): State<AppState>) -> Response {
 
 /// The current signing key as SPKI PEM text (upstream served it with a JSON content type;
 /// HAProxy and curl only read the text).
+#[utoipa::path(
+    get,
+    path = paths::PEM,
+    responses((status = 200, description = "The signing key's public key (PEM)", body = String, content_type = "application/x-pem-file")),
+    tag = "authenticator"
+)]
 pub async fn pem(State(state): State<AppState>) -> Response {
     let mut response = (
         [(
@@ -52,9 +65,48 @@ pub async fn pem(State(state): State<AppState>) -> Response {
 
 /// `GET /.well-known/openid-configuration` and `GET /.well-known/oauth-authorization-server`:
 /// the same metadata (API Gateway's JWT authorizer reads the first, OAuth clients the second).
+#[utoipa::path(
+    get,
+    path = paths::OPENID_CONFIGURATION,
+    responses((status = 200, body = DiscoveryDocument)),
+    tag = "authenticator"
+)]
 pub async fn discovery(State(state): State<AppState>) -> Response {
     let document = DiscoveryDocument::for_issuer(&state.urls.authenticator);
     let mut response = Json(document).into_response();
     public_headers(&mut response);
     response
+}
+
+/// v5's path of the JWKS, still requested by older clusters.
+#[utoipa::path(
+    get,
+    path = paths::JWKS_V5,
+    responses((status = 200, body = Jwks)),
+    tag = "authenticator"
+)]
+pub async fn jwks_v5(state: State<AppState>) -> Response {
+    jwks(state).await
+}
+
+/// v5's path of the PEM: clusters from v5 download the key here at boot.
+#[utoipa::path(
+    get,
+    path = paths::PEM_V5,
+    responses((status = 200, description = "The signing key's public key (PEM)", body = String, content_type = "application/x-pem-file")),
+    tag = "authenticator"
+)]
+pub async fn pem_v5(state: State<AppState>) -> Response {
+    pem(state).await
+}
+
+/// RFC 8414's name for the discovery document.
+#[utoipa::path(
+    get,
+    path = paths::OAUTH_AUTHORIZATION_SERVER,
+    responses((status = 200, body = DiscoveryDocument)),
+    tag = "authenticator"
+)]
+pub async fn authorization_server(state: State<AppState>) -> Response {
+    discovery(state).await
 }

@@ -14,7 +14,15 @@ use super::random;
 use super::respond::no_store;
 use crate::app::AppState;
 use crate::store::StoredClient;
+use sliderule_protocol::authenticator::paths;
 
+#[utoipa::path(
+    post,
+    path = paths::REGISTER,
+    request_body = RegisterRequest,
+    responses((status = 201, body = ClientRecord), crate::http::openapi::Refusals),
+    tag = "authenticator"
+)]
 pub async fn register(State(state): State<AppState>, body: Bytes) -> Result<Response, AuthError> {
     let request: RegisterRequest = parse_json_body(&body)?;
     let registration = request.validate()?;

@@ -17,16 +17,52 @@ use super::{
 use crate::app::AppState;
 use crate::http::{cors, rate_limit};
 
+/// The authenticator's part of `/openapi.json` (see `http::openapi`), next to its routes.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(
+        published::discovery,
+        published::authorization_server,
+        published::jwks,
+        published::jwks_v5,
+        published::pem,
+        published::pem_v5,
+        pat::login,
+        device_flow::start,
+        device_flow::poll,
+        browser_login::login,
+        browser_login::callback,
+        basic_login::login,
+        token_endpoint::token,
+        token_endpoint::refresh,
+        token_endpoint::revoke,
+        register::register,
+        userinfo::userinfo,
+        local_handlers::token,
+        local_handlers::signup,
+        local_handlers::change_password,
+        local_handlers::list,
+        local_handlers::create,
+        local_handlers::disable,
+        local_handlers::enable,
+    ),
+    tags((name = "authenticator", description = "Sign-in (GitHub PAT, device flow, browser PKCE, local accounts), tokens, published keys"))
+)]
+pub struct AuthenticatorApi;
+
 pub fn routes(state: &AppState) -> Router<AppState> {
     let published = Router::new()
         .route(paths::OPENID_CONFIGURATION, get(published::discovery))
-        .route(paths::OAUTH_AUTHORIZATION_SERVER, get(published::discovery))
+        .route(
+            paths::OAUTH_AUTHORIZATION_SERVER,
+            get(published::authorization_server),
+        )
         .route(paths::JWKS, get(published::jwks))
         // v5 path, still requested by older clusters.
-        .route(paths::JWKS_V5, get(published::jwks))
+        .route(paths::JWKS_V5, get(published::jwks_v5))
         .route(paths::PEM, get(published::pem))
         // v5 path: clusters from v5 download the key here at boot.
-        .route(paths::PEM_V5, get(published::pem));
+        .route(paths::PEM_V5, get(published::pem_v5));
 
     // Called from the web client's origin, so they answer CORS for it.
     let web_facing = Router::new()

@@ -23,8 +23,16 @@ use super::{Authenticator, Issued, pkce};
 use crate::app::AppState;
 use crate::keys::KeySet;
 use crate::store::{CodeRedemption, TokenHash};
+use sliderule_protocol::authenticator::{RefreshRequest, TokenResponse, paths};
 use sliderule_protocol::codes;
 
+#[utoipa::path(
+    post,
+    path = paths::TOKEN,
+    request_body(content((TokenRequest = "application/x-www-form-urlencoded"), (TokenRequest = "application/json"))),
+    responses((status = 200, body = TokenResponse), crate::http::openapi::Refusals),
+    tag = "authenticator"
+)]
 pub async fn token(State(state): State<AppState>, body: Bytes) -> Result<Response, AuthError> {
     let request: TokenRequest = form_or_json(&body)?;
     let auth = &state.authenticator;
@@ -62,6 +70,13 @@ struct RefreshBody {
 }
 
 /// `POST /auth/refresh {"refresh_token"}`: the token endpoint's answer plus `token` and `exp`.
+#[utoipa::path(
+    post,
+    path = paths::REFRESH,
+    request_body(content((RefreshRequest = "application/x-www-form-urlencoded"), (RefreshRequest = "application/json"))),
+    responses((status = 200, body = RefreshResponse), crate::http::openapi::Refusals),
+    tag = "authenticator"
+)]
 pub async fn refresh(State(state): State<AppState>, body: Bytes) -> Result<Response, AuthError> {
     let request: RefreshBody = form_or_json(&body)?;
     let presented = request
@@ -81,6 +96,13 @@ pub async fn refresh(State(state): State<AppState>, body: Bytes) -> Result<Respo
 }
 
 /// RFC 7009: always 200, whether or not the token was known, so it reveals nothing.
+#[utoipa::path(
+    post,
+    path = paths::REVOKE,
+    request_body(content((RevokeRequest = "application/x-www-form-urlencoded"), (RevokeRequest = "application/json"))),
+    responses((status = 200, description = "Revoked, or nothing to revoke: `{}`", body = Object), crate::http::openapi::Refusals),
+    tag = "authenticator"
+)]
 pub async fn revoke(State(state): State<AppState>, body: Bytes) -> Result<Response, AuthError> {
     if let Ok(request) = form_or_json::<RevokeRequest>(&body) {
         state.authenticator.revoke(request.token.expose()).await?;

@@ -9,7 +9,15 @@ use sliderule_protocol::authenticator::userinfo::UserInfo;
 use crate::app::AppState;
 use crate::http::bearer::verified_claims;
 use crate::http::error::ApiError;
+use sliderule_protocol::authenticator::paths;
 
+#[utoipa::path(
+    get,
+    path = paths::USERINFO,
+    responses((status = 200, body = UserInfo), crate::http::openapi::Refusals),
+    security(("bearer" = [])),
+    tag = "authenticator"
+)]
 pub async fn userinfo(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -7,37 +7,32 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::Serialize;
+use sliderule_protocol::service::{Check, Health, Readiness, paths};
 
 use crate::app::AppState;
 
-#[derive(Debug, Serialize)]
-pub struct Health {
-    status: &'static str,
-    version: &'static str,
-}
-
+#[utoipa::path(
+    get,
+    path = paths::HEALTH,
+    responses((status = 200, description = "The process answers", body = Health)),
+    tag = "service"
+)]
 pub async fn health() -> Json<Health> {
     Json(Health {
-        status: "ok",
-        version: env!("CARGO_PKG_VERSION"),
+        status: "ok".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
     })
 }
 
-#[derive(Debug, Serialize)]
-pub struct Check {
-    name: &'static str,
-    ok: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    detail: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Readiness {
-    status: &'static str,
-    checks: Vec<Check>,
-}
-
+#[utoipa::path(
+    get,
+    path = paths::READY,
+    responses(
+        (status = 200, description = "Every check passes", body = Readiness),
+        (status = 503, description = "A check fails", body = Readiness),
+    ),
+    tag = "service"
+)]
 pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
     let checks = vec![
         store_check(&state).await,
@@ -51,7 +46,7 @@ pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Readiness
         StatusCode::SERVICE_UNAVAILABLE
     };
     let body = Readiness {
-        status: if ok { "ready" } else { "not_ready" },
+        status: if ok { "ready" } else { "not_ready" }.into(),
         checks,
     };
     (status, Json(body))
@@ -61,7 +56,7 @@ pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Readiness
 async fn store_check(state: &AppState) -> Check {
     let result = state.store.ping().await;
     Check {
-        name: "store",
+        name: "store".into(),
         ok: result.is_ok(),
         detail: result.err().map(|e| e.to_string()),
     }
@@ -88,7 +83,7 @@ fn signing_key_check(state: &AppState) -> Check {
         Some("the signing key cannot sign or is not published".to_owned())
     };
     Check {
-        name: "signing_key",
+        name: "signing_key".into(),
         ok,
         detail,
     }
@@ -98,7 +93,7 @@ fn signing_key_check(state: &AppState) -> Check {
 fn web_client_check(state: &AppState) -> Check {
     let present = state.config.web.dist_dir.join("index.html").is_file();
     Check {
-        name: "web_client",
+        name: "web_client".into(),
         ok: true,
         detail: (!present).then(|| "not built; the API still serves".to_owned()),
     }

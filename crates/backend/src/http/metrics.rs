@@ -296,6 +296,12 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
     response
 }
 
+#[utoipa::path(
+    get,
+    path = sliderule_protocol::service::paths::METRICS,
+    responses((status = 200, description = "Prometheus metrics (OpenMetrics text)", body = String, content_type = "application/openmetrics-text")),
+    tag = "service"
+)]
 pub async fn handler(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(

@@ -13,6 +13,7 @@ pub mod host;
 pub mod json_body;
 pub mod metrics;
 pub mod middleware;
+pub mod openapi;
 pub mod rate_limit;
 pub mod signatures;
 pub mod spa;
@@ -29,6 +30,8 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
+
+use sliderule_protocol::service::paths as service;
 
 use crate::app::AppState;
 
@@ -57,10 +60,11 @@ fn routes(state: AppState) -> Router {
         router = router.nest_service(crate::demo::GITHUB_MOUNT, emulator.router());
     }
     router
-        .route("/health", get(health::health))
-        .route("/ready", get(health::ready))
-        .route("/metrics", get(metrics::handler))
-        .route("/config.json", get(spa::web_config))
+        .route(service::HEALTH, get(health::health))
+        .route(service::READY, get(health::ready))
+        .route(service::METRICS, get(metrics::handler))
+        .route(service::CONFIG, get(spa::web_config))
+        .route(service::OPENAPI, get(openapi::openapi_json))
         .merge(crate::authenticator::routes(&state))
         .merge(crate::provisioner::routes(&state))
         .merge(crate::ps::routes(&state))

@@ -80,6 +80,24 @@ pub async fn limit(
     request: Request,
     next: Next,
 ) -> Response {
+    limited::<ApiError>(&limiter, request, next).await
+}
+
+/// [`limit`] for the v2 client API, whose 429 is in its own envelope.
+pub async fn limit_v2(
+    State(limiter): State<Arc<RateLimiter>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    limited::<super::v2_error::V2Error>(&limiter, request, next).await
+}
+
+/// The refusal is `E` made from [`ApiError::TooManyRequests`], so each API keeps its envelope.
+async fn limited<E: From<ApiError> + IntoResponse>(
+    limiter: &RateLimiter,
+    request: Request,
+    next: Next,
+) -> Response {
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -90,7 +108,7 @@ pub async fn limit(
         let retry_after_secs = wait.as_secs_f64().ceil().max(1.0) as u64;
         let version = request.version();
         let drained = drain(request.into_body()).await;
-        let mut response = ApiError::TooManyRequests { retry_after_secs }.into_response();
+        let mut response = E::from(ApiError::TooManyRequests { retry_after_secs }).into_response();
         if !drained {
             close_connection(&mut response, version);
         }

@@ -50,6 +50,12 @@ impl SpaFiles {
 }
 
 /// `GET /config.json`: where this deployment's services are, for the web client.
+#[utoipa::path(
+    get,
+    path = sliderule_protocol::service::paths::CONFIG,
+    responses((status = 200, description = "The web client's runtime configuration", body = sliderule_protocol::WebConfig)),
+    tag = "service"
+)]
 pub async fn web_config(State(state): State<AppState>) -> Response {
     let urls = &state.urls;
     let body = WebConfig {

@@ -1,8 +1,8 @@
 //! The audit log: every state change (who, what, when, parameters, outcome) is appended to the
 //! store; owners read it newest first, a page at a time, at `/audit`.
 
-use serde::{Deserialize, Serialize};
 use sliderule_protocol::ClusterName;
+use sliderule_protocol::provisioner::{AuditEntryView, AuditPage, AuditRequest};
 use time::OffsetDateTime;
 
 use super::Provisioner;
@@ -64,40 +64,13 @@ impl Provisioner {
             .then(|| entries.last().map(|e| e.id))
             .flatten();
         Ok(AuditPage {
-            entries: entries.into_iter().map(AuditView::from).collect(),
+            entries: entries.into_iter().map(AuditEntryView::from).collect(),
             next,
         })
     }
 }
 
-/// Body of `/audit`: `{"before"?: id, "limit"?: n}`.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct AuditRequest {
-    #[serde(default)]
-    pub before: Option<i64>,
-    #[serde(default)]
-    pub limit: Option<u32>,
-}
-
-/// 200 of `/audit`: entries newest first, and the `before` of the next page (if any).
-#[derive(Debug, Clone, Serialize)]
-pub struct AuditPage {
-    pub entries: Vec<AuditView>,
-    pub next: Option<i64>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct AuditView {
-    pub id: i64,
-    pub at: String,
-    pub actor: String,
-    pub action: String,
-    pub cluster: String,
-    pub parameters: serde_json::Value,
-    pub outcome: String,
-}
-
-impl From<AuditEntry> for AuditView {
+impl From<AuditEntry> for AuditEntryView {
     fn from(entry: AuditEntry) -> Self {
         Self {
             id: entry.id,

@@ -6,6 +6,7 @@ use sliderule_protocol::ClusterName;
 use sliderule_protocol::provisioner::{
     AdjustRequest, Budget, BudgetRequest, BudgetsResponse, SettingsRequest,
 };
+use sliderule_protocol::provisioner::{AuditPage, AuditRequest};
 use sliderule_protocol::provisioner::{BranchRequest, TestRunStarted};
 use sliderule_protocol::provisioner::{
     ClusterReport, ClusterRequest, ClusterStatus, DeployRequest, DestroyResponse, ExtendRequest,
@@ -13,13 +14,21 @@ use sliderule_protocol::provisioner::{
     ReportResponse, StackEvent,
 };
 
-use super::audit::{AuditPage, AuditRequest};
 use super::caller::Caller;
 use super::lifecycle::does_not_exist;
 use crate::app::AppState;
 use crate::http::error::ApiError;
 use crate::http::json_body::JsonBody;
+use crate::http::openapi::Refusals;
+use sliderule_protocol::provisioner::{ClusterSummary, paths};
 
+#[utoipa::path(
+    post,
+    path = paths::INFO,
+    responses((status = 200, body = InfoResponse), Refusals),
+    security(("bearer" = [])),
+    tag = "provisioner"
+)]
 pub async fn info(State(state): State<AppState>, caller: Caller) -> Json<InfoResponse> {
     let mut info = InfoResponse::new(
         &caller.claims,
@@ -31,6 +40,14 @@ pub async fn info(State(state): State<AppState>, caller: Caller) -> Json<InfoRes
     Json(info)
 }
 
+#[utoipa::path(
+    post,
+    path = paths::BUDGET,
+    request_body = BudgetRequest,
+    responses((status = 200, body = BudgetsResponse), Refusals),
+    security(("bearer" = [])),
+    tag = "provisioner"
+)]
 pub async fn budget(
     State(state): State<AppState>,
     caller: Caller,
@@ -41,6 +58,14 @@ pub async fn budget(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = paths::BUDGET_ADJUST,
+    request_body = AdjustRequest,
+    responses((status = 200, body = Budget), Refusals),
+    security(("bearer" = [])),
+    tag = "provisioner"
+)]
 pub async fn budget_adjust(
     State(state): State<AppState>,
     caller: Caller,
@@ -51,6 +76,14 @@ pub async fn budget_adjust(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = paths::BUDGET_SETTINGS,
+    request_body = SettingsRequest,
+    responses((status = 200, body = Budget), Refusals),
+    security(("bearer" = [])),
+    tag = "provisioner"
+)]
 pub async fn budget_settings(
     State(state): State<AppState>,
     caller: Caller,
@@ -62,6 +95,13 @@ pub async fn budget_settings(
 }
 
 /// `/outbox` (owners): the notifications sent, newest first; 404 when they are off.
+#[utoipa::path(
+    post,
+    path = paths::OUTBOX,
+    responses((status = 200, body = sliderule_protocol::provisioner::OutboxResponse), Refusals),
+    security(("bearer" = [])),
+    tag = "provisioner"
+)]
 pub async fn outbox(
     State(state): State<AppState>,
     caller: Caller,
@@ -77,6 +117,14 @@ pub async fn outbox(
     }))
 }
 
+#[utoipa::path(
+    post,
+    path = paths::DEPLOY,
+    request_body = DeployRequest,
+    responses((status = 200, body = ClusterStatus), Refusals),
+    security(("bearer" = [])),
+    tag = "provisioner"
+)]
 pub async fn deploy(
     State(state): State<AppState>,
     caller: Caller,
@@ -87,6 +135,14 @@ pub async fn deploy(
     Ok(Json(view.status(provisioner.clock.now())))
 }
 
+#[utoipa::path(
+    post,
+    path = paths::EXTEND,
+    request_body = ExtendRequest,
+    responses((status = 200, body = ClusterStatus), Refusals),
+    security(("bearer" = [])),
+    tag = "provisioner"
+)]
 pub async fn extend(
     State(state): State<AppState>,
     caller: Caller,
@@ -97,6 +153,14 @@ pub async fn extend(
     Ok(Json(view.status(provisioner.clock.now())))
 }
 
+#[utoipa::path(
+    post,
+    path = paths::DESTROY,
+    request_body = ClusterRequest,
+    responses((status = 200, body = DestroyResponse), Refusals),
+    security(("bearer" = [])),
+    tag = "provisioner"
+)]
 pub async fn destroy(
     State(state): State<AppState>,
     caller: Caller,
@@ -110,6 +174,14 @@ pub async fn destroy(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = paths::STATUS,
+    request_body = ClusterRequest,
+    responses((status = 200, body = ClusterStatus), Refusals),
+    security(("bearer" = [])),
+    tag = "provisioner"
+)]
 pub async fn status(
     State(state): State<AppState>,
     caller: Caller,
@@ -126,6 +198,14 @@ pub async fn status(
     Ok(Json(view.status(provisioner.clock.now())))
 }
 
+#[utoipa::path(
+    post,
+    path = paths::EVENTS,
+    request_body = ClusterRequest,
+    responses((status = 200, body = Vec<StackEvent>), Refusals),
+    security(("bearer" = [])),
+    tag = "provisioner"
+)]
 pub async fn events(
     State(state): State<AppState>,
     caller: Caller,
@@ -142,6 +222,13 @@ pub async fn events(
     }))
 }
 
+#[utoipa::path(
+    post,
+    path = paths::REPORT_CLUSTERS,
+    responses((status = 200, body = std::collections::BTreeMap<String, ClusterSummary>), Refusals),
+    security(("bearer" = [])),
+    tag = "provisioner"
+)]
 pub async fn report_clusters(
     State(state): State<AppState>,
     caller: Caller,
@@ -149,6 +236,14 @@ pub async fn report_clusters(
     Ok(Json(state.provisioner.report(&caller).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = paths::REPORT_CLUSTER,
+    params(("cluster" = String, Path, description = "The cluster's name")),
+    responses((status = 200, body = std::collections::BTreeMap<String, ClusterSummary>), Refusals),
+    security(("bearer" = [])),
+    tag = "provisioner"
+)]
 pub async fn report_cluster(
     State(state): State<AppState>,
     caller: Caller,
@@ -165,6 +260,13 @@ pub async fn report_cluster(
 }
 
 /// v5's owner report.
+#[utoipa::path(
+    post,
+    path = paths::REPORT,
+    responses((status = 200, body = ReportResponse), Refusals),
+    security(("bearer" = [])),
+    tag = "provisioner"
+)]
 pub async fn report(
     State(state): State<AppState>,
     caller: Caller,
@@ -175,6 +277,14 @@ pub async fn report(
     )))
 }
 
+#[utoipa::path(
+    post,
+    path = paths::AUDIT,
+    request_body = AuditRequest,
+    responses((status = 200, body = AuditPage), Refusals),
+    security(("bearer" = [])),
+    tag = "provisioner"
+)]
 pub async fn audit(
     State(state): State<AppState>,
     caller: Caller,
@@ -185,6 +295,15 @@ pub async fn audit(
 }
 
 /// `/deploy/<user>`: the caller's node group (see [`super::node_groups`]).
+#[utoipa::path(
+    post,
+    path = paths::DEPLOY_NODES,
+    params(("user" = String, Path, description = "The login whose node group this is (the caller's own)")),
+    request_body = NodeGroupDeploy,
+    responses((status = 200, body = NodeGroupStatus), Refusals),
+    security(("bearer" = [])),
+    tag = "provisioner"
+)]
 pub async fn deploy_nodes(
     State(state): State<AppState>,
     caller: Caller,
@@ -198,6 +317,15 @@ pub async fn deploy_nodes(
     Ok(Json(view.status(provisioner.clock.now())))
 }
 
+#[utoipa::path(
+    post,
+    path = paths::EXTEND_NODES,
+    params(("user" = String, Path, description = "The login whose node group this is (the caller's own)")),
+    request_body = NodeGroupExtend,
+    responses((status = 200, body = NodeGroupStatus), Refusals),
+    security(("bearer" = [])),
+    tag = "provisioner"
+)]
 pub async fn extend_nodes(
     State(state): State<AppState>,
     caller: Caller,
@@ -211,6 +339,15 @@ pub async fn extend_nodes(
     Ok(Json(view.status(provisioner.clock.now())))
 }
 
+#[utoipa::path(
+    post,
+    path = paths::STATUS_NODES,
+    params(("user" = String, Path, description = "The login whose node group this is (the caller's own)")),
+    request_body = NodeGroupRequest,
+    responses((status = 200, body = NodeGroupStatus), Refusals),
+    security(("bearer" = [])),
+    tag = "provisioner"
+)]
 pub async fn status_nodes(
     State(state): State<AppState>,
     caller: Caller,
@@ -224,6 +361,15 @@ pub async fn status_nodes(
     Ok(Json(view.status(provisioner.clock.now())))
 }
 
+#[utoipa::path(
+    post,
+    path = paths::EVENTS_NODES,
+    params(("user" = String, Path, description = "The login whose node group this is (the caller's own)")),
+    request_body = NodeGroupRequest,
+    responses((status = 200, body = Vec<StackEvent>), Refusals),
+    security(("bearer" = [])),
+    tag = "provisioner"
+)]
 pub async fn events_nodes(
     State(state): State<AppState>,
     caller: Caller,
@@ -238,6 +384,15 @@ pub async fn events_nodes(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = paths::DESTROY_NODES,
+    params(("user" = String, Path, description = "The login whose node group this is (the caller's own)")),
+    request_body = NodeGroupRequest,
+    responses((status = 200, body = NodeGroupStatus), Refusals),
+    security(("bearer" = [])),
+    tag = "provisioner"
+)]
 pub async fn destroy_nodes(
     State(state): State<AppState>,
     caller: Caller,
@@ -252,6 +407,14 @@ pub async fn destroy_nodes(
 }
 
 /// `/test` (owners): starts the test runner for a branch.
+#[utoipa::path(
+    post,
+    path = paths::TEST,
+    request_body = BranchRequest,
+    responses((status = 200, body = TestRunStarted), Refusals),
+    security(("bearer" = [])),
+    tag = "provisioner"
+)]
 pub async fn test(
     State(state): State<AppState>,
     caller: Caller,
@@ -263,6 +426,14 @@ pub async fn test(
 }
 
 /// `/report/tests`: a branch's latest test summary, as the run wrote it.
+#[utoipa::path(
+    post,
+    path = paths::REPORT_TESTS,
+    request_body = BranchRequest,
+    responses((status = 200, body = Object), Refusals),
+    security(("bearer" = [])),
+    tag = "provisioner"
+)]
 pub async fn report_tests(
     State(state): State<AppState>,
     _caller: Caller,

@@ -29,7 +29,7 @@ pub mod test_runner;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use routes::routes;
+pub use routes::{ProvisionerApi, routes};
 
 use crate::budgets::Budgets;
 use crate::clock::Clock;

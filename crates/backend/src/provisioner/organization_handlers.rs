@@ -13,7 +13,16 @@ use crate::app::AppState;
 use crate::http::bearer::SignedIn;
 use crate::http::error::ApiError;
 use crate::http::json_body::JsonBody;
+use crate::http::openapi::Refusals;
+use sliderule_protocol::organizations::paths as orgs;
 
+#[utoipa::path(
+    post,
+    path = orgs::ORGANIZATIONS,
+    responses((status = 200, body = OrganizationsResponse), Refusals),
+    security(("bearer" = [])),
+    tag = "provisioner"
+)]
 pub async fn list(
     State(state): State<AppState>,
     SignedIn(claims): SignedIn,
@@ -23,6 +32,14 @@ pub async fn list(
     }))
 }
 
+#[utoipa::path(
+    post,
+    path = orgs::ORGANIZATION,
+    request_body = OrganizationRequest,
+    responses((status = 200, body = Organization), Refusals),
+    security(("bearer" = [])),
+    tag = "provisioner"
+)]
 pub async fn show(
     State(state): State<AppState>,
     SignedIn(claims): SignedIn,
@@ -33,6 +50,14 @@ pub async fn show(
     Ok(Json(provisioner.organization_view(&claims, org).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = orgs::CREATE,
+    request_body = CreateOrganizationRequest,
+    responses((status = 200, body = Organization), Refusals),
+    security(("bearer" = [])),
+    tag = "provisioner"
+)]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -46,6 +71,14 @@ pub async fn create(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = orgs::CONFIGURE,
+    request_body = ConfigureRequest,
+    responses((status = 200, body = Organization), Refusals),
+    security(("bearer" = [])),
+    tag = "provisioner"
+)]
 pub async fn configure(
     State(state): State<AppState>,
     SignedIn(claims): SignedIn,
@@ -59,6 +92,14 @@ pub async fn configure(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = orgs::MEMBERSHIP_REQUEST,
+    request_body = OrganizationRequest,
+    responses((status = 200, body = Membership), Refusals),
+    security(("bearer" = [])),
+    tag = "provisioner"
+)]
 pub async fn request_membership(
     State(state): State<AppState>,
     SignedIn(claims): SignedIn,
@@ -72,6 +113,14 @@ pub async fn request_membership(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = orgs::MEMBERSHIP_LIST,
+    request_body = OrganizationRequest,
+    responses((status = 200, body = MembershipsResponse), Refusals),
+    security(("bearer" = [])),
+    tag = "provisioner"
+)]
 pub async fn list_memberships(
     State(state): State<AppState>,
     SignedIn(claims): SignedIn,
@@ -99,6 +148,14 @@ async fn decide(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = orgs::MEMBERSHIP_APPROVE,
+    request_body = MembershipDecision,
+    responses((status = 200, body = Membership), Refusals),
+    security(("bearer" = [])),
+    tag = "provisioner"
+)]
 pub async fn approve(
     State(state): State<AppState>,
     SignedIn(claims): SignedIn,
@@ -107,6 +164,14 @@ pub async fn approve(
     decide(&state, &claims, &request, MembershipState::Active).await
 }
 
+#[utoipa::path(
+    post,
+    path = orgs::MEMBERSHIP_DENY,
+    request_body = MembershipDecision,
+    responses((status = 200, body = Membership), Refusals),
+    security(("bearer" = [])),
+    tag = "provisioner"
+)]
 pub async fn deny(
     State(state): State<AppState>,
     SignedIn(claims): SignedIn,
@@ -115,6 +180,14 @@ pub async fn deny(
     decide(&state, &claims, &request, MembershipState::Denied).await
 }
 
+#[utoipa::path(
+    post,
+    path = orgs::MEMBERSHIP_DEACTIVATE,
+    request_body = MembershipDecision,
+    responses((status = 200, body = Membership), Refusals),
+    security(("bearer" = [])),
+    tag = "provisioner"
+)]
 pub async fn deactivate(
     State(state): State<AppState>,
     SignedIn(claims): SignedIn,

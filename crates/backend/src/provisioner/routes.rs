@@ -20,6 +20,45 @@ use crate::config::CloudDriver;
 use crate::http::cors;
 use crate::http::error::ApiError;
 
+/// The provisioner's part of `/openapi.json` (see `http::openapi`), next to its routes.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(
+        handlers::info,
+        handlers::deploy,
+        handlers::extend,
+        handlers::destroy,
+        handlers::status,
+        handlers::events,
+        handlers::report_clusters,
+        handlers::report_cluster,
+        handlers::report,
+        handlers::audit,
+        handlers::deploy_nodes,
+        handlers::extend_nodes,
+        handlers::status_nodes,
+        handlers::events_nodes,
+        handlers::destroy_nodes,
+        handlers::test,
+        handlers::report_tests,
+        handlers::budget,
+        handlers::budget_adjust,
+        handlers::budget_settings,
+        handlers::outbox,
+        org::list,
+        org::show,
+        org::create,
+        org::configure,
+        org::request_membership,
+        org::list_memberships,
+        org::approve,
+        org::deny,
+        org::deactivate,
+    ),
+    tags((name = "provisioner", description = "Clusters, node groups, budgets, organizations"))
+)]
+pub struct ProvisionerApi;
+
 /// Where the provisioner lives on the single origin.
 pub const MOUNT: &str = "/provisioner";
 
@@ -33,16 +72,16 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route(paths::EVENTS, post(handlers::events))
         .route(paths::REPORT_CLUSTERS, post(handlers::report_clusters))
         // Per-user node groups: `/<action>/<user>` (the 5.x client's `user_service=True`).
-        .route("/deploy/{user}", post(handlers::deploy_nodes))
-        .route("/extend/{user}", post(handlers::extend_nodes))
-        .route("/status/{user}", post(handlers::status_nodes))
-        .route("/events/{user}", post(handlers::events_nodes))
-        .route("/destroy/{user}", post(handlers::destroy_nodes))
-        .route("/report/clusters/{cluster}", post(handlers::report_cluster))
+        .route(paths::DEPLOY_NODES, post(handlers::deploy_nodes))
+        .route(paths::EXTEND_NODES, post(handlers::extend_nodes))
+        .route(paths::STATUS_NODES, post(handlers::status_nodes))
+        .route(paths::EVENTS_NODES, post(handlers::events_nodes))
+        .route(paths::DESTROY_NODES, post(handlers::destroy_nodes))
+        .route(paths::REPORT_CLUSTER, post(handlers::report_cluster))
         .route(paths::REPORT, post(handlers::report))
         .route(paths::TEST, post(handlers::test))
         .route(paths::REPORT_TESTS, post(handlers::report_tests))
-        .route("/audit", post(handlers::audit))
+        .route(paths::AUDIT, post(handlers::audit))
         .route(paths::BUDGET, post(handlers::budget))
         .route(paths::BUDGET_ADJUST, post(handlers::budget_adjust))
         .route(paths::BUDGET_SETTINGS, post(handlers::budget_settings))

@@ -613,3 +613,21 @@ async fn github_v2_tokens_are_as_short_as_local_ones() {
     .await;
     assert_eq!(tokens["access_lifetime"], "3600.0");
 }
+
+#[tokio::test]
+async fn too_many_v2_sign_ins_are_429_in_the_v2_envelope() {
+    let app = TestApp::with_github_and(vec![
+        ("authenticator.rate_limit_burst", toml::Value::Integer(2)),
+        ("authenticator.rate_limit_per_sec", toml::Value::Integer(1)),
+    ])
+    .await;
+    for _ in 0..2 {
+        let response = org_token(&app, "erin", "wrong-password", "icesat2").await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    let response = org_token(&app, "erin", "demo-password-erin", "icesat2").await;
+    assert!(response.headers().contains_key("retry-after"));
+    let (status, message) = failed(response).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(message, "too many requests; retry after 1 s");
+}

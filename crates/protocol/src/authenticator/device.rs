@@ -12,6 +12,7 @@ use crate::{Scopes, Secret};
 /// Optional body of `POST /auth/github/device`: the scopes wanted (default: all). They bind the
 /// device code: its poll may ask for fewer, never for more.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeviceCodeRequest {
     /// Space-separated scopes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -20,6 +21,7 @@ pub struct DeviceCodeRequest {
 
 /// 200 of `POST /auth/github/device`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeviceCodeResponse {
     /// The code the client polls with.
     pub device_code: Secret,
@@ -38,6 +40,7 @@ pub struct DeviceCodeResponse {
 
 /// Body of `POST /auth/github/device/poll`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DevicePollRequest {
     /// The device code from [`DeviceCodeResponse`].
     pub device_code: Secret,
@@ -48,6 +51,7 @@ pub struct DevicePollRequest {
 
 /// Why a poll should be repeated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PendingReason {
     /// The person has not approved yet.
@@ -59,6 +63,7 @@ pub enum PendingReason {
 /// 202 of a poll that should be repeated:
 /// `{"status":"pending","error","error_description","interval"?}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DevicePollPending {
     /// Always `"pending"`.
     pub status: Pending,
@@ -96,6 +101,7 @@ impl DevicePollPending {
 /// 400 of a poll that has failed for good (`expired_token`, `access_denied`, …):
 /// `{"status":"error","error","error_description"}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DevicePollFailure {
     /// Always `"error"`.
     pub status: Failed,
@@ -118,6 +124,7 @@ impl DevicePollFailure {
 
 /// Any reply to a poll, told apart by `status`. For clients.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum DevicePollReply {
     /// 200: signed in.

@@ -12,6 +12,7 @@ use crate::authenticator::paths;
 
 /// The discovery document. Fields are in the order the spec lists them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DiscoveryDocument {
     /// The issuer, `iss` of every token.
     pub issuer: String,

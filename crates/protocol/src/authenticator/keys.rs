@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// A JSON Web Key Set.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Jwks {
     /// Every published key.
     pub keys: Vec<Jwk>,
@@ -21,6 +22,7 @@ impl Jwks {
 
 /// One RSA public key.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Jwk {
     /// `RSA`.
     pub kty: String,

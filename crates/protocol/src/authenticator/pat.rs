@@ -9,6 +9,7 @@ use crate::{Claims, Secret};
 /// `{"pat": "<GitHub token>"}`. `pat` is optional here so that a missing one can be answered with
 /// the spec's `missing_pat` rather than a generic parse error.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PatRequest {
     /// The GitHub personal access token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -35,6 +36,7 @@ impl PatRequest {
 /// The Python client reads `token` and `metadata.exp`; the Node.js client the same. The refresh
 /// token and lifetime are our additions and absent from upstream bodies.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginSuccess {
     /// Always `"success"`.
     pub status: Success,

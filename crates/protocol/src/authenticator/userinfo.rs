@@ -6,6 +6,7 @@ use crate::{Claims, OrgRoles, Scopes};
 
 /// 200 of `GET /auth/userinfo`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserInfo {
     /// The GitHub login.
     pub sub: String,

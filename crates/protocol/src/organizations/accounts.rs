@@ -130,6 +130,7 @@ pub fn check_password(username: &Username, password: &str) -> Result<(), Invalid
 /// Body of `/auth/local/token` (JSON or form). The username is not validated here: a malformed
 /// one is just a wrong one, answered like any other.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LocalTokenRequest {
     /// The account.
     pub username: String,
@@ -139,6 +140,7 @@ pub struct LocalTokenRequest {
 
 /// Body of `/auth/local/signup` and of an owner's `POST /auth/local/accounts`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewAccountRequest {
     /// The new account's name.
     pub username: Username,
@@ -151,6 +153,7 @@ pub struct NewAccountRequest {
 
 /// Body of `/auth/local/password`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PasswordChangeRequest {
     /// The password in force.
     pub current_password: Secret,
@@ -160,6 +163,7 @@ pub struct PasswordChangeRequest {
 
 /// Body of `/auth/local/accounts/disable` and `/enable`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AccountRequest {
     /// Which account.
     pub username: Username,
@@ -167,6 +171,7 @@ pub struct AccountRequest {
 
 /// An account as owners see it (never its password hash).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AccountView {
     /// Its name.
     pub username: Username,
@@ -182,6 +187,7 @@ pub struct AccountView {
 
 /// Body answering `GET /auth/local/accounts`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AccountsResponse {
     /// By name.
     pub accounts: Vec<AccountView>,

@@ -50,6 +50,7 @@ pub mod paths {
 
 /// An organization's size bounds, checked: `0 ≤ min ≤ max ≤ cap`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Bounds {
     /// Nodes kept while nobody asks (0 lets the cluster sleep).
     pub min_nodes: u32,
@@ -109,6 +110,7 @@ impl Bounds {
 
 /// A member's live capacity request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CapacityRequest {
     /// Who asked (a GitHub login or a local account).
     pub user: String,
@@ -135,6 +137,7 @@ pub fn pooled_target<'a>(
 
 /// Where someone stands in an organization.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum MembershipState {
     /// Never asked (and not a member through a team or as an admin).
@@ -176,6 +179,7 @@ impl MembershipState {
 
 /// How the caller belongs to an organization.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Standing {
     /// Not a member (see `membership` for a pending, denied or deactivated request).
@@ -188,6 +192,7 @@ pub enum Standing {
 
 /// An organization as the provisioner shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Organization {
     /// Its name (and its cluster's).
     pub name: ClusterName,
@@ -214,6 +219,7 @@ pub struct Organization {
 
 /// Body of `/organizations`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrganizationsResponse {
     /// Every organization, by name.
     pub organizations: Vec<Organization>,
@@ -221,6 +227,7 @@ pub struct OrganizationsResponse {
 
 /// Body of `/organizations/show` and `/membership/list`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrganizationRequest {
     /// Which organization.
     pub organization: ClusterName,
@@ -228,6 +235,7 @@ pub struct OrganizationRequest {
 
 /// Body of `/organizations/create` (owners).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateOrganizationRequest {
     /// Its name, which is its cluster's.
     pub organization: ClusterName,
@@ -249,6 +257,7 @@ pub struct CreateOrganizationRequest {
 
 /// Body of `/organizations/configure` (admins): absent fields stay as they are.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConfigureRequest {
     /// Which organization.
     pub organization: ClusterName,
@@ -271,6 +280,7 @@ pub struct ConfigureRequest {
 
 /// Body of `/membership/approve`, `/deny` and `/deactivate`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MembershipDecision {
     /// Which organization.
     pub organization: ClusterName,
@@ -280,6 +290,7 @@ pub struct MembershipDecision {
 
 /// One membership as admins see it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Membership {
     /// The organization.
     pub organization: ClusterName,
@@ -300,6 +311,7 @@ pub struct Membership {
 
 /// Body answering `/membership/*`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MembershipsResponse {
     /// Newest request first.
     pub memberships: Vec<Membership>,

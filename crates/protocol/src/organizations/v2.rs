@@ -50,6 +50,7 @@ pub const REDUNDANT: &str = "REDUNDANT";
 
 /// Body of `POST /api/org_token/`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrgTokenRequest {
     /// A local account (or the login of a GitHub account that has a local password).
     pub username: String,
@@ -61,6 +62,7 @@ pub struct OrgTokenRequest {
 
 /// Body of `POST /api/org_token_github/`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrgTokenGithubRequest {
     /// The organization the tokens are for.
     pub org_name: String,
@@ -70,6 +72,7 @@ pub struct OrgTokenGithubRequest {
 
 /// Body of `POST /api/org_token/refresh/` and `/api/token/blacklist/`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = V2RefreshRequest))]
 pub struct RefreshRequest {
     /// The refresh token.
     pub refresh: Secret,
@@ -77,6 +80,7 @@ pub struct RefreshRequest {
 
 /// The tokens the v2 endpoints answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrgTokens {
     /// The access token (our RS256 JWT).
     pub access: Secret,
@@ -105,6 +109,7 @@ pub fn lifetime_text(seconds: u64) -> String {
 
 /// Body of `GET /api/membership_status/<org>/`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MembershipStatus {
     /// Whether the caller is an active member.
     pub active: bool,
@@ -112,6 +117,7 @@ pub struct MembershipStatus {
 
 /// Body of `GET /api/org_num_nodes/<org>/`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrgNumNodes {
     /// `"SUCCESS"`.
     pub status: String,
@@ -129,6 +135,7 @@ pub struct OrgNumNodes {
 
 /// Body answering a capacity request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DesiredNodes {
     /// `"QUEUED"` or `"REDUNDANT"`.
     pub status: String,
@@ -140,6 +147,7 @@ pub struct DesiredNodes {
 
 /// Body of `GET /api/org_ip_adr/<org>/`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IpAddress {
     /// `"SUCCESS"`.
     pub status: String,
@@ -149,6 +157,7 @@ pub struct IpAddress {
 
 /// Body of the v2 answers that only report success.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Done {
     /// `"SUCCESS"`.
     pub status: String,
@@ -168,6 +177,7 @@ impl Done {
 
 /// The v2 error envelope.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = V2Failure))]
 pub struct Failed {
     /// `"FAILED"`.
     pub status: String,

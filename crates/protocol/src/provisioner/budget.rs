@@ -15,6 +15,7 @@ pub const MAX_LEDGER_PAGE: u32 = 500;
 
 /// Whose budget.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum BudgetKind {
     /// A person's, for their personal cluster.
@@ -25,6 +26,7 @@ pub enum BudgetKind {
 
 /// A budget's standing and forecast.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Budget {
     /// A login, a local account or an organization.
     pub account: String,
@@ -53,6 +55,7 @@ pub struct Budget {
 
 /// What moved a balance.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum LedgerKind {
     /// The monthly allowance.
@@ -69,6 +72,7 @@ pub enum LedgerKind {
 
 /// One movement of a balance, and the balance after it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LedgerEntry {
     /// Its position in the account's ledger, increasing: `/budget`'s `before` pages by it.
     #[serde(default)]
@@ -95,6 +99,7 @@ pub struct LedgerEntry {
 
 /// `/budget`: every budget the caller may see, or one with its ledger.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BudgetRequest {
     /// One account (with its ledger); every visible budget without.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -106,6 +111,7 @@ pub struct BudgetRequest {
 
 /// 200 of `/budget`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BudgetsResponse {
     /// By account.
     pub budgets: Vec<Budget>,
@@ -113,6 +119,7 @@ pub struct BudgetsResponse {
 
 /// `/budget/adjust` (owners): a credit (positive) or a debit (negative), with a note.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdjustRequest {
     /// Whose budget.
     pub account: String,
@@ -142,6 +149,7 @@ impl AdjustRequest {
 
 /// `/budget/settings` (owners): the allowance and the cap of one account.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SettingsRequest {
     /// Whose budget.
     pub account: String,

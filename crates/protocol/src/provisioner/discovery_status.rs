@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// Body of `/discovery/status` (`{"service": "sliderule"}`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DiscoveryStatusRequest {
     /// The service whose nodes to count.
     pub service: String,
@@ -14,6 +15,7 @@ pub struct DiscoveryStatusRequest {
 
 /// Reply of `/discovery/status`. Other fields are ignored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DiscoveryStatus {
     /// Nodes registered and serving.
     pub nodes: u32,
@@ -22,6 +24,7 @@ pub struct DiscoveryStatus {
 /// Reply of a cluster's own `GET /source/version`, which the official clients' version checks
 /// read (`server.version`, `v<major>.<minor>.<patch>`). Other fields are ignored.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SourceVersion {
     /// The server's release.
     pub server: ServerVersion,
@@ -29,6 +32,7 @@ pub struct SourceVersion {
 
 /// `server` of [`SourceVersion`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServerVersion {
     /// `v<major>.<minor>.<patch>`.
     pub version: String,

@@ -5,6 +5,7 @@ use time::OffsetDateTime;
 
 /// One stack event. The body of `/events` is a JSON array of these.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "PascalCase")]
 pub struct StackEvent {
     /// When it happened.

@@ -8,6 +8,7 @@ use crate::{Claims, Limits, OrgRoles, Pricing};
 
 /// 200 of `/info`, upstream HEAD's shape plus `budget` when budgets are on.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct InfoResponse {
     /// The GitHub login.

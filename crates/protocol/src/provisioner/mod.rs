@@ -3,6 +3,7 @@
 //! Every endpoint is a `POST` with a JSON body. Field names follow upstream (CloudFormation's
 //! `StackStatus` and friends keep AWS's capitalisation because upstream clients read them).
 
+pub mod audit;
 pub mod budget;
 pub mod discovery_status;
 pub mod events;
@@ -15,6 +16,7 @@ pub mod signing;
 pub mod status;
 pub mod test_runner;
 
+pub use audit::{AuditEntryView, AuditPage, AuditRequest};
 pub use budget::{
     AdjustRequest, Budget, BudgetKind, BudgetRequest, BudgetsResponse, LedgerEntry, LedgerKind,
     SettingsRequest,
@@ -61,4 +63,18 @@ pub mod paths {
     pub const REPORT_TESTS: &str = "/report/tests";
     /// The notifications sent (owners).
     pub const OUTBOX: &str = "/outbox";
+    /// The audit log (owners).
+    pub const AUDIT: &str = "/audit";
+    /// One cluster's report (`{cluster}` is its name).
+    pub const REPORT_CLUSTER: &str = "/report/clusters/{cluster}";
+    /// A person's node group (`{user}` is their login): the 5.x client's `user_service=True`.
+    pub const DEPLOY_NODES: &str = "/deploy/{user}";
+    /// Extends a node group.
+    pub const EXTEND_NODES: &str = "/extend/{user}";
+    /// A node group's status.
+    pub const STATUS_NODES: &str = "/status/{user}";
+    /// A node group's stack events.
+    pub const EVENTS_NODES: &str = "/events/{user}";
+    /// Destroys a node group.
+    pub const DESTROY_NODES: &str = "/destroy/{user}";
 }

@@ -74,6 +74,7 @@ impl<'de> Deserialize<'de> for HostCluster {
 /// Body of `/deploy/<user>`. The 5.x client also sends `is_public` and `version`: a node group
 /// runs its cluster's, so they are ignored.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NodeGroupDeploy {
     /// The cluster to attach to.
     pub cluster: HostCluster,
@@ -85,6 +86,7 @@ pub struct NodeGroupDeploy {
 
 /// Body of `/extend/<user>`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NodeGroupExtend {
     /// The cluster it is attached to.
     pub cluster: HostCluster,
@@ -94,6 +96,7 @@ pub struct NodeGroupExtend {
 
 /// Body of `/status/<user>`, `/events/<user>` and `/destroy/<user>`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NodeGroupRequest {
     /// The cluster it is attached to.
     pub cluster: HostCluster,
@@ -102,6 +105,7 @@ pub struct NodeGroupRequest {
 /// Reply of `/deploy/<user>`, `/extend/<user>`, `/status/<user>` and `/destroy/<user>`:
 /// upstream's `response`, `auto_shutdown` and `current_nodes`, and ours around them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NodeGroupStatus {
     /// Always `true`.
     pub status: True,
@@ -129,6 +133,7 @@ pub struct NodeGroupStatus {
 
 /// One person's node group in a report (`"users"` under its cluster).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserNodes {
     /// When it will be destroyed, or `null`.
     #[serde(with = "crate::timestamp::option")]

@@ -5,6 +5,7 @@ use time::OffsetDateTime;
 
 /// One notification.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OutboxMessage {
     /// When what it tells happened.
     #[serde(with = "crate::timestamp")]
@@ -19,6 +20,7 @@ pub struct OutboxMessage {
 
 /// Body answering `/outbox`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OutboxResponse {
     /// Newest first.
     pub messages: Vec<OutboxMessage>,

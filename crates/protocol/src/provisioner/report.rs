@@ -11,6 +11,7 @@ use crate::{ClusterName, NodeCapacity, Version};
 
 /// One cluster in a report.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClusterSummary {
     /// The normalized state.
     pub state: ClusterState,
@@ -50,10 +51,12 @@ pub type ClusterReport = BTreeMap<ClusterName, ClusterSummary>;
 
 /// The body of v5's `/report` (owners): `{"status": true, "report": {…}}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReportResponse {
     /// Always `true`.
     pub status: True,
     /// Every cluster.
+    #[cfg_attr(feature = "openapi", schema(value_type = BTreeMap<String, ClusterSummary>))]
     pub report: ClusterReport,
 }
 

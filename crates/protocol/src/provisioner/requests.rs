@@ -10,6 +10,7 @@ use crate::{ClusterName, NodeCapacity, Ttl, Version, flexible};
 
 /// Body of `/deploy`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeployRequest {
     /// The cluster to deploy or update.
     pub cluster: ClusterName,
@@ -54,6 +55,7 @@ impl DeployRequest {
 
 /// Body of `/extend`: the new deadline is now + `ttl` (it replaces the old one).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExtendRequest {
     /// The cluster.
     pub cluster: ClusterName,
@@ -63,6 +65,7 @@ pub struct ExtendRequest {
 
 /// Body of `/destroy`, `/status` and `/events`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClusterRequest {
     /// The cluster.
     pub cluster: ClusterName,
@@ -77,6 +80,7 @@ impl ClusterRequest {
 
 /// Body of `/test` and `/report/tests`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BranchRequest {
     /// The branch to test (default `main`).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -181,6 +181,7 @@ impl<'de> Deserialize<'de> for StackStatus {
 
 /// The normalized state of a cluster.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ClusterState {
     /// No stack (or only a deleted one).
@@ -238,6 +239,7 @@ impl fmt::Display for ClusterState {
 
 /// `response` of a status body: the part of CloudFormation's `DescribeStacks` that clients read.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "PascalCase")]
 pub struct StackInfo {
     /// `<cluster>-cluster`.
@@ -257,6 +259,7 @@ pub struct StackInfo {
 
 /// 200 of `/status`, `/deploy` and `/extend`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClusterStatus {
     /// Always `true`.
     pub status: True,
@@ -310,6 +313,7 @@ pub(crate) fn is_public<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bo
 
 /// 200 of `/destroy`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DestroyResponse {
     /// Always `true`.
     pub status: True,

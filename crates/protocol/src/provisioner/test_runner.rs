@@ -90,6 +90,7 @@ pub fn summary_key(branch: &Branch) -> String {
 
 /// Reply of `/test`: the run started.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TestRunStarted {
     /// Always `true`.
     pub status: True,

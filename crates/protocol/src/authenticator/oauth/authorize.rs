@@ -13,6 +13,7 @@ use crate::{Scopes, Secret, flexible};
 /// `client_id`, and v5's legacy login with only `redirect_uri` (and `use_cookie`).
 /// [`AuthorizeQuery::parse`] tells them apart and checks them.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct AuthorizeQuery {
     /// Must be `code`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -142,6 +143,7 @@ impl AuthorizeQuery {
 
 /// Query of `GET /auth/github/callback`, where GitHub returns the browser.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct CallbackQuery {
     /// GitHub's one-time code.
     #[serde(default, skip_serializing_if = "Option::is_none")]

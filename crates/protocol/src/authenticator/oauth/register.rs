@@ -19,6 +19,7 @@ pub const MAX_REDIRECT_URI_LEN: usize = 2000;
 
 /// An OAuth grant type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum GrantType {
     /// `authorization_code`.
     #[serde(rename = "authorization_code")]
@@ -62,6 +63,7 @@ impl fmt::Display for GrantType {
 
 /// An OAuth response type. Only `code` exists in OAuth 2.1.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ResponseType {
     /// `code`.
@@ -70,6 +72,7 @@ pub enum ResponseType {
 
 /// Body of `POST /auth/github/register`, as sent. [`RegisterRequest::validate`] checks it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegisterRequest {
     /// Where the browser may be sent back to.
     #[serde(default)]
@@ -273,6 +276,7 @@ pub fn check_redirect_uri(uri: &str) -> Result<(), ErrorBody> {
 
 /// 201 of `POST /auth/github/register`: the stored client (upstream HEAD's shape).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClientRecord {
     /// The new client id.
     pub client_id: String,

@@ -11,6 +11,7 @@ use crate::{Claims, ClusterName, OrgRole, OrgRoles, Scopes, Secret, flexible};
 /// Body of `POST /auth/github/token` (form-encoded, or JSON), as sent.
 /// [`TokenRequest::grant`] checks it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenRequest {
     /// `authorization_code` or `refresh_token`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -88,6 +89,7 @@ impl TokenRequest {
 
 /// 200 of the token endpoint.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenResponse {
     /// The access token (a JWT).
     pub access_token: Secret,
@@ -106,20 +108,24 @@ pub struct TokenResponse {
 /// `info` of a token response. The first eight fields are upstream's, all strings; the cluster
 /// lists and limits are ours and typed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TokenInfo {
     /// The GitHub login.
     pub username: String,
     /// `"true"` or `"false"`.
     #[serde(with = "flexible::string_bool")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^(true|false)$"))]
     pub is_org_member: bool,
     /// `"true"` or `"false"`.
     #[serde(with = "flexible::string_bool")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^(true|false)$"))]
     pub is_org_owner: bool,
     /// The organization login.
     pub org: String,
     /// Roles, comma-joined (`owner,member`).
     #[serde(with = "crate::roles::comma_joined")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub org_roles: OrgRoles,
     /// `iat` of the token, seconds since the epoch, as a string.
     pub token_issued_at: String,
@@ -177,6 +183,7 @@ impl TokenInfo {
 
 /// Body of `POST /auth/refresh`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RefreshRequest {
     /// The refresh token to rotate.
     pub refresh_token: Secret,
@@ -185,6 +192,7 @@ pub struct RefreshRequest {
 /// 200 of `POST /auth/refresh`: the token response plus `token` and `exp`, the names the v5
 /// Python client reads.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RefreshResponse {
     /// The token response.
     #[serde(flatten)]
@@ -208,6 +216,7 @@ impl RefreshResponse {
 
 /// Body of `POST /auth/revoke` (RFC 7009), form-encoded or JSON.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RevokeRequest {
     /// The token to revoke.
     pub token: Secret,
