@@ -11,6 +11,7 @@ ensure_moto
 ensure_python_tools
 ensure_python_v2_tools
 ensure_cfn_lint
+ensure_schemathesis
 
 cd "$ROOT"
 step "cargo fmt --check"
@@ -42,6 +43,9 @@ SLIDERULE_BACKEND_BIN="$BACKEND_BIN" \
   node --test --test-reporter=spec tests/interop/node/official-client.test.mjs 2>&1 \
   | tee "$logs/interop-node.log"
 
+step "schemathesis (every operation of /openapi.json against the demo, as the demo organization's admin)"
+SLIDERULE_BACKEND_BIN="$BACKEND_BIN" "$FUZZ_VENV/bin/python" tests/fuzz/run.py 2>&1 | tee "$logs/fuzz.log"
+
 build_web
 
 step "browser tests (Playwright on Debian Chromium)"
@@ -57,4 +61,5 @@ nodejs=$(grep -Eo 'pass [0-9]+$' "$logs/interop-node.log" | tail -n1 | awk '{pri
 browser=$(grep -Eo '^ *[0-9]+ passed' "$logs/e2e.log" | awk '{n += $1} END {print n + 0}')
 printf '\nRust tests: %d, Python interop tests: %d, Node.js interop tests: %d, browser tests: %d, in %ds\n' \
   "$rust" "$python" "$nodejs" "$browser" "$(( $(date +%s) - started ))"
+grep -E '^schemathesis: ' "$logs/fuzz.log"
 printf 'tests: %d passed, 0 failed\n' "$((rust + python + nodejs + browser))"

@@ -101,6 +101,13 @@ ensure_cfn_lint() {
   ensure_venv "$LINT_VENV" "$LINT_REQUIREMENTS" "cfn-lint"
 }
 
+# schemathesis (PyPI), which fuzzes every operation of /openapi.json (tests/fuzz/), in its own venv.
+FUZZ_VENV="$TOOLS_CACHE/schemathesis-venv"
+FUZZ_REQUIREMENTS="$ROOT/tests/fuzz/requirements.txt"
+ensure_schemathesis() {
+  ensure_venv "$FUZZ_VENV" "$FUZZ_REQUIREMENTS" "schemathesis"
+}
+
 # ensure_venv VENV REQUIREMENTS WHAT: VENV has exactly REQUIREMENTS installed. The stamp is the
 # hash of the requirements file last installed, so a change of the file reinstalls.
 ensure_venv() {

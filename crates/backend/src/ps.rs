@@ -233,6 +233,12 @@ async fn org_token_github(State(state): State<AppState>, body: Bytes) -> Result<
             "access_token is required: a GitHub token",
         ));
     }
+    // Refused here rather than by GitHub: it could not even be sent in a header.
+    if let Some(problem) = crate::authenticator::pat::malformation(token) {
+        return Err(V2Error::bad_request(format!(
+            "access_token is malformed: {problem}; a GitHub token is one word of printable ASCII characters"
+        )));
+    }
     let identity = state.authenticator.resolver.resolve(token).await?;
     let session = Session::new(identity, Scopes::MEMBER, Flow::PersonalAccessToken);
     issue_for(&state, session, &request.org_name).await
@@ -464,7 +470,11 @@ async fn desire(
     get,
     path = v2::paths::ORG_IP_ADDRESS,
     params(("org" = String, Path, description = "The organization's name")),
-    responses((status = 200, body = IpAddress), V2Refusals),
+    responses(
+        (status = 200, body = IpAddress),
+        (status = 503, description = "The organization's cluster is not deployed", body = v2::Failed),
+        V2Refusals
+    ),
     security(("bearer" = [])),
     tag = "v2"
 )]

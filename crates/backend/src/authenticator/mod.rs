@@ -18,7 +18,7 @@ mod issuer;
 pub mod local_accounts;
 mod local_handlers;
 pub mod passwords;
-mod pat;
+pub(crate) mod pat;
 pub mod pkce;
 pub mod published;
 pub mod random;

@@ -54,7 +54,7 @@ pub async fn login(State(state): State<AppState>, body: Bytes) -> Result<Respons
 /// What makes `token` impossible as a GitHub token, said without repeating the token: it goes
 /// into an `Authorization` header, where a control character cannot even be sent, and GitHub's
 /// tokens are printable ASCII without blanks.
-fn malformation(token: &str) -> Option<String> {
+pub(crate) fn malformation(token: &str) -> Option<String> {
     let (index, found) = token
         .chars()
         .enumerate()

@@ -166,6 +166,15 @@ async fn a_github_token_gets_v2_tokens_for_members_only() {
     );
     let (status, _) = failed(github("not-a-token").await).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // A token that could not be sent to GitHub is the caller's mistake, not GitHub's failure.
+    let (status, message) = failed(github("demo pat \u{a3}").await).await;
+    assert_eq!(
+        (status, message.as_str()),
+        (
+            StatusCode::BAD_REQUEST,
+            "access_token is malformed: character 5 is a blank (U+0020); a GitHub token is one word of printable ASCII characters"
+        )
+    );
 }
 
 #[tokio::test]
