@@ -81,8 +81,22 @@ impl StateKey {
         Self(hmac::Key::new(hmac::HMAC_SHA256, bytes))
     }
 
-    /// `authenticator.state_key_file`, or a key generated once into `<data_dir>/keys/`.
+    /// `authenticator.state_key`, `authenticator.state_key_file`, or a key generated once into
+    /// `<data_dir>/keys/`.
     pub fn load(config: &Config) -> Result<Self, ConfigError> {
+        if let Some(inline) = &config.authenticator.state_key {
+            let bytes = inline.expose().as_bytes();
+            if bytes.len() < MIN_KEY_BYTES {
+                return Err(ConfigError::new(
+                    "authenticator.state_key",
+                    format!(
+                        "it has {} characters, and at least {MIN_KEY_BYTES} are needed",
+                        bytes.len()
+                    ),
+                ));
+            }
+            return Ok(Self::from_bytes(bytes));
+        }
         let key_name = "authenticator.state_key_file";
         let (path, generate) = match &config.authenticator.state_key_file {
             Some(path) => (path.clone(), false),
@@ -183,6 +197,43 @@ mod tests {
 
     fn at(seconds: i64) -> OffsetDateTime {
         OffsetDateTime::from_unix_timestamp(seconds).unwrap()
+    }
+
+    /// Demo mode's configuration with the key given as the environment gives it.
+    fn config_with_inline_key(key: &str) -> Config {
+        let sources = crate::config::ConfigSources {
+            file: None,
+            env: vec![
+                ("SLIDERULE_AUTHENTICATOR__STATE_KEY".into(), key.into()),
+                (
+                    "SLIDERULE_DATA_DIR".into(),
+                    "/nonexistent/sliderule-state-key-test".into(),
+                ),
+            ],
+            flags: vec![],
+        };
+        crate::config::load(crate::config::Mode::Demo, sources).unwrap()
+    }
+
+    #[test]
+    fn an_inline_key_seals_what_another_process_with_it_opens() {
+        let key = "k".repeat(MIN_KEY_BYTES);
+        let sealed = StateKey::load(&config_with_inline_key(&key))
+            .unwrap()
+            .seal(&state(1000))
+            .unwrap();
+        let other = StateKey::load(&config_with_inline_key(&key)).unwrap();
+        assert_eq!(other.open(&sealed, at(999)).unwrap(), state(1000));
+        assert!(!config_with_inline_key(&key).data_dir.exists());
+    }
+
+    #[test]
+    fn a_short_inline_key_is_refused_with_the_minimum() {
+        let error = StateKey::load(&config_with_inline_key("short")).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "authenticator.state_key: it has 5 characters, and at least 32 are needed"
+        );
     }
 
     #[test]

@@ -155,6 +155,11 @@ pub struct AuthenticatorConfig {
     /// unset. Replicas must share it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state_key_file: Option<PathBuf>,
+    /// The same key given inline (at least 32 characters), for deployments that pass secrets in
+    /// the environment (`SLIDERULE_AUTHENTICATOR__STATE_KEY`, e.g. from Secrets Manager) rather
+    /// than as files: every Lambda execution environment and replica then shares it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state_key: Option<Secret>,
     /// Access tokens of the web client's sign-in; it refreshes them.
     pub browser_token_lifetime_secs: u64,
     /// Access tokens of PAT and device logins; the official clients never refresh.
@@ -192,6 +197,7 @@ impl Default for AuthenticatorConfig {
             kms_key_id: None,
             kms_previous_key_ids: Vec::new(),
             state_key_file: None,
+            state_key: None,
             browser_token_lifetime_secs: 3600,
             client_token_lifetime_secs: 12 * 3600,
             refresh_absolute_secs: 14 * 24 * 3600,

@@ -86,6 +86,12 @@ pub(super) fn validate(config: &Config) -> Result<(), ConfigError> {
             "give either a KMS key or authenticator.signing_key_file, not both",
         ));
     }
+    if auth.state_key.is_some() && auth.state_key_file.is_some() {
+        return Err(ConfigError::new(
+            "authenticator.state_key",
+            "give either the state key inline or authenticator.state_key_file, not both",
+        ));
+    }
     if auth.kms_key_id.is_none() && !auth.kms_previous_key_ids.is_empty() {
         return Err(ConfigError::new(
             "authenticator.kms_previous_key_ids",
@@ -408,6 +414,38 @@ mod tests {
         ])
         .unwrap();
         assert!(matches!(config.github.client_secret, Some(Secret { .. })));
+    }
+
+    #[test]
+    fn key_sources_that_exclude_each_other_are_refused_by_name() {
+        for (env, key) in [
+            (
+                vec![
+                    ("SLIDERULE_AUTHENTICATOR__KMS_KEY_ID", "alias/sliderule"),
+                    (
+                        "SLIDERULE_AUTHENTICATOR__SIGNING_KEY_FILE",
+                        "/etc/signing.pem",
+                    ),
+                ],
+                "authenticator.kms_key_id",
+            ),
+            (
+                vec![(
+                    "SLIDERULE_AUTHENTICATOR__KMS_PREVIOUS_KEY_IDS",
+                    "[\"alias/old\"]",
+                )],
+                "authenticator.kms_previous_key_ids",
+            ),
+            (
+                vec![
+                    ("SLIDERULE_AUTHENTICATOR__STATE_KEY", &"k".repeat(40)),
+                    ("SLIDERULE_AUTHENTICATOR__STATE_KEY_FILE", "/etc/state.key"),
+                ],
+                "authenticator.state_key",
+            ),
+        ] {
+            assert_eq!(demo_with(&env).unwrap_err().key, key);
+        }
     }
 
     #[test]
