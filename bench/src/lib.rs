@@ -31,3 +31,27 @@ pub fn load_average() -> String {
         })
         .unwrap_or_else(|| "unknown".to_owned())
 }
+
+/// Runs a benchmark's async body on a multi-threaded runtime; an error is printed with its
+/// causes and ends the process with a failure.
+pub fn run_async<F: std::future::Future<Output = anyhow::Result<()>>>(
+    body: F,
+) -> std::process::ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(body) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

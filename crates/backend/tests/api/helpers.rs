@@ -39,6 +39,9 @@ pub struct TestConfig {
     /// Run against a GitHub emulator on another port (serve mode) instead of the demo's
     /// in-process one.
     pub external_github: Option<Seed>,
+    /// Run in serve mode against a GitHub emulator another test app already runs (replicas of
+    /// one service share one GitHub).
+    pub shared_github: Option<String>,
     /// The cloud driver, instead of the one the configuration names (the CloudFormation driver
     /// on moto).
     pub cloud: Option<Arc<dyn sliderule_backend::cloud::Cloud>>,
@@ -88,6 +91,7 @@ impl TestApp {
         }
         let mut mode = Mode::Demo;
         let mut github = None;
+        let mut github_url = options.shared_github;
         if let Some(mut seed) = options.external_github {
             seed.client_id = Some(GITHUB_CLIENT_ID.into());
             seed.client_secret = Some(GITHUB_CLIENT_SECRET.into());
@@ -95,10 +99,14 @@ impl TestApp {
                 .spawn("127.0.0.1:0".parse().expect("an address"))
                 .await
                 .expect("the GitHub emulator starts");
+            github_url = Some(running.url());
+            github = Some(running);
+        }
+        if let Some(url) = github_url {
             mode = Mode::Serve;
             flags.extend([
-                ("github.web_url", toml::Value::String(running.url())),
-                ("github.api_url", toml::Value::String(running.url())),
+                ("github.web_url", toml::Value::String(url.clone())),
+                ("github.api_url", toml::Value::String(url)),
                 (
                     "github.client_id",
                     toml::Value::String(GITHUB_CLIENT_ID.into()),
@@ -128,7 +136,6 @@ impl TestApp {
                     toml::Value::Integer(100_000),
                 ),
             ]);
-            github = Some(running);
         }
         flags.extend(options.values);
         if mode == Mode::Serve {

@@ -245,7 +245,10 @@ migrate_on_start = true
 
 impl Function {
     fn start(api: &RuntimeApi, config: &std::path::Path, handler: &str) -> Self {
-        let process = tokio::process::Command::new(env!("CARGO_BIN_EXE_sliderule-backend"))
+        // `SLIDERULE_LAMBDA_BIN` measures another build (the release binary's cold start).
+        let binary = std::env::var_os("SLIDERULE_LAMBDA_BIN")
+            .unwrap_or_else(|| env!("CARGO_BIN_EXE_sliderule-backend").into());
+        let process = tokio::process::Command::new(binary)
             .args(["lambda", "--handler", handler, "--config"])
             .arg(config)
             .env_clear()
