@@ -17,6 +17,7 @@
 
 mod budgets;
 mod clusters;
+mod dynamo;
 mod node_groups;
 mod organizations;
 mod sqlite;
@@ -34,6 +35,7 @@ pub use clusters::{
     AuditEntry, BeginDeploy, ClusterPhase, ClusterRecord, ClusterStore, DestroyIntent,
     SimulatedStackRow,
 };
+pub use dynamo::DynamoStore;
 pub use node_groups::{NodeGroupPhase, NodeGroupRecord, NodeGroupStore};
 pub use organizations::{
     AccountRow, CapacityRow, Lockout, MembershipRow, NewCapacity, OrganizationRow,
@@ -171,7 +173,7 @@ pub enum Rotation {
     Invalid,
 }
 
-/// The durable state of the authenticator. Implementations: [`SqliteStore`].
+/// The durable state of the authenticator. Implementations: [`SqliteStore`], [`DynamoStore`].
 #[async_trait]
 pub trait Store:
     ClusterStore + BudgetStore + OrganizationStore + NodeGroupStore + Send + Sync + 'static
