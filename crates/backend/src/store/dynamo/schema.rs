@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::client::Waiters;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TimeToLiveSpecification, TimeToLiveStatus,
+    AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction, GlobalSecondaryIndex,
+    GlobalSecondaryIndexUpdate, IndexStatus, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, TimeToLiveSpecification, TimeToLiveStatus,
 };
 
 use super::item::{item, n, with};
@@ -28,6 +29,18 @@ pub(super) const TTL_ATTRIBUTE: &str = "ttl_at";
 /// How long `migrate` waits for a new table to become active.
 const CREATION_WAIT: Duration = Duration::from_secs(300);
 
+/// How long `migrate` waits for an index added to an existing table to be built.
+const INDEX_WAIT: Duration = Duration::from_secs(60 * 60);
+
+/// How often `migrate` looks whether an index being built is ready.
+const INDEX_POLL: Duration = Duration::from_secs(5);
+
+/// The global secondary indexes: name, hash key, range key (all strings, all attributes).
+const INDEXES: [(&str, &str, &str); 2] = [
+    ("by_kind", "kind", "kind_sk"),
+    ("by_group", "grp", "grp_sk"),
+];
+
 fn key(name: &str, key_type: KeyType) -> Result<KeySchemaElement, StoreError> {
     KeySchemaElement::builder()
         .attribute_name(name)
@@ -44,16 +57,18 @@ fn string_attribute(name: &str) -> Result<AttributeDefinition, StoreError> {
         .map_err(build_error)
 }
 
+fn all_attributes() -> Projection {
+    Projection::builder()
+        .projection_type(ProjectionType::All)
+        .build()
+}
+
 fn index(name: &str, hash: &str, range: &str) -> Result<GlobalSecondaryIndex, StoreError> {
     GlobalSecondaryIndex::builder()
         .index_name(name)
         .key_schema(key(hash, KeyType::Hash)?)
         .key_schema(key(range, KeyType::Range)?)
-        .projection(
-            Projection::builder()
-                .projection_type(ProjectionType::All)
-                .build(),
-        )
+        .projection(all_attributes())
         .build()
         .map_err(build_error)
 }
@@ -116,6 +131,8 @@ impl DynamoStore {
                 0
             }
         };
+        // A table created by something else (a CloudFormation template) may lack an index.
+        self.ensure_indexes().await?;
         if before > VERSION {
             // Written by a newer binary: running on it could misread its items.
             return Err(StoreError::Corrupt(format!(
@@ -194,6 +211,21 @@ impl DynamoStore {
         ) {
             return Ok(());
         }
+        if let Some(other) = described
+            .time_to_live_description()
+            .and_then(|d| d.attribute_name())
+            .filter(|name| {
+                *name != TTL_ATTRIBUTE && status.is_some_and(|s| *s != TimeToLiveStatus::Disabled)
+            })
+        {
+            // Only one TTL attribute per table, and switching takes DynamoDB up to an hour:
+            // the purge deletes what expired meanwhile, so the store works without it.
+            tracing::warn!(
+                table = %self.table,
+                "the table's TTL is on {other:?}, not {TTL_ATTRIBUTE:?}: expired items are left to the purge"
+            );
+            return Ok(());
+        }
         let specification = TimeToLiveSpecification::builder()
             .attribute_name(TTL_ATTRIBUTE)
             .enabled(true)
@@ -207,5 +239,75 @@ impl DynamoStore {
             .await
             .map_err(|e| sdk_error("UpdateTimeToLive", &e))?;
         Ok(())
+    }
+}
+
+impl DynamoStore {
+    /// Adds the indexes the table lacks, one at a time (DynamoDB builds one per update), and
+    /// waits until each is built.
+    async fn ensure_indexes(&self) -> Result<(), StoreError> {
+        for (name, hash, range) in INDEXES {
+            if self.index_status(name).await?.is_some() {
+                self.wait_for_index(name).await?;
+                continue;
+            }
+            let create = CreateGlobalSecondaryIndexAction::builder()
+                .index_name(name)
+                .key_schema(key(hash, KeyType::Hash)?)
+                .key_schema(key(range, KeyType::Range)?)
+                .projection(all_attributes())
+                .build()
+                .map_err(build_error)?;
+            self.client
+                .update_table()
+                .table_name(&*self.table)
+                .attribute_definitions(string_attribute(hash)?)
+                .attribute_definitions(string_attribute(range)?)
+                .global_secondary_index_updates(
+                    GlobalSecondaryIndexUpdate::builder().create(create).build(),
+                )
+                .send()
+                .await
+                .map_err(|e| sdk_error("UpdateTable", &e))?;
+            self.wait_for_index(name).await?;
+        }
+        Ok(())
+    }
+
+    /// The status of the index `name`; `None` when the table has no such index.
+    async fn index_status(&self, name: &str) -> Result<Option<IndexStatus>, StoreError> {
+        let described = self
+            .client
+            .describe_table()
+            .table_name(&*self.table)
+            .send()
+            .await
+            .map_err(|e| sdk_error("DescribeTable", &e))?;
+        let table = described.table();
+        Ok(table
+            .map(|t| t.global_secondary_indexes())
+            .unwrap_or_default()
+            .iter()
+            .find(|index| index.index_name() == Some(name))
+            .map(|index| index.index_status().cloned().unwrap_or(IndexStatus::Active)))
+    }
+
+    /// Waits until the index `name` is active (DynamoDB has no waiter for indexes).
+    async fn wait_for_index(&self, name: &str) -> Result<(), StoreError> {
+        let started = std::time::Instant::now();
+        loop {
+            match self.index_status(name).await? {
+                Some(IndexStatus::Active) => return Ok(()),
+                Some(_) if started.elapsed() < INDEX_WAIT => {
+                    tokio::time::sleep(INDEX_POLL).await;
+                }
+                status => {
+                    return Err(StoreError::Unavailable(format!(
+                        "index {name} of DynamoDB table {} is not active ({status:?})",
+                        self.table
+                    )));
+                }
+            }
+        }
     }
 }

@@ -346,6 +346,65 @@ async fn a_table_of_an_older_schema_is_refused_and_one_of_a_newer_is_corrupt() {
     assert!(matches!(newer, StoreError::Corrupt(_)), "{newer:?}");
 }
 
+#[tokio::test]
+async fn migrate_adds_the_indexes_a_table_made_elsewhere_lacks_and_keeps_its_items() {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+
+    let sdk = sdk().await;
+    let table = fresh_table("bare");
+    let client = aws_sdk_dynamodb::Client::new(&sdk);
+    let key = |name: &str, key_type| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(key_type)
+            .build()
+            .unwrap()
+    };
+    let string = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .unwrap()
+    };
+    // The table as a template with only the primary key would make it.
+    client
+        .create_table()
+        .table_name(&table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .key_schema(key("pk", KeyType::Hash))
+        .key_schema(key("sk", KeyType::Range))
+        .attribute_definitions(string("pk"))
+        .attribute_definitions(string("sk"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        DynamoStore::migrate(&sdk, &table).await.unwrap(),
+        (0, VERSION)
+    );
+    let described = client
+        .describe_table()
+        .table_name(&table)
+        .send()
+        .await
+        .unwrap();
+    let mut indexes: Vec<&str> = described
+        .table()
+        .unwrap()
+        .global_secondary_indexes()
+        .iter()
+        .filter_map(|index| index.index_name())
+        .collect();
+    indexes.sort_unstable();
+    assert_eq!(indexes, ["by_group", "by_kind"]);
+    let store = DynamoStore::open_existing(&sdk, &table).await.unwrap();
+    suite::audit_entries_get_increasing_ids_and_round_trip(&store).await;
+    suite::a_clusters_audit_entries_are_read_newest_first_without_the_others(&store).await;
+}
+
 // What is stored
 
 #[tokio::test]
