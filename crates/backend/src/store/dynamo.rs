@@ -100,6 +100,9 @@ const MAX_ATTEMPTS: usize = 100;
 pub struct DynamoStore {
     client: Client,
     table: Arc<str>,
+    /// At most this many items per Query request (tests use a tiny page to exercise
+    /// pagination); DynamoDB's own limit (1 MB) otherwise.
+    page_size: Option<u32>,
 }
 
 impl std::fmt::Debug for DynamoStore {
@@ -229,6 +232,7 @@ impl DynamoStore {
         Self {
             client: Client::new(sdk),
             table: Arc::from(table),
+            page_size: None,
         }
     }
 
@@ -262,6 +266,13 @@ impl DynamoStore {
     /// The table's name.
     pub fn table(&self) -> &str {
         &self.table
+    }
+
+    /// Reads at most `items` per Query request, so tests page through every listing.
+    #[cfg(test)]
+    fn with_page_size(mut self, items: u32) -> Self {
+        self.page_size = Some(items);
+        self
     }
 
     pub(super) async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
@@ -363,10 +374,12 @@ impl DynamoStore {
         }
         let mut start: Option<Item> = None;
         loop {
-            let remaining = query
-                .limit
-                .map(|limit| limit as usize - items.len())
-                .map(|left| i32::try_from(left).unwrap_or(i32::MAX));
+            let remaining = query.limit.map(|limit| limit as usize - items.len());
+            let page = match (remaining, self.page_size) {
+                (Some(left), Some(page)) => Some(left.min(page as usize)),
+                (left, page) => left.or(page.map(|page| page as usize)),
+            }
+            .map(|page| i32::try_from(page).unwrap_or(i32::MAX));
             let out = self
                 .client
                 .query()
@@ -377,7 +390,7 @@ impl DynamoStore {
                 .set_expression_attribute_values(query.expr.values_opt())
                 .scan_index_forward(!query.newest_first)
                 .consistent_read(query.index.is_none())
-                .set_limit(remaining)
+                .set_limit(page)
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await

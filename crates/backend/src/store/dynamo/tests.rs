@@ -240,6 +240,44 @@ suite_on_dynamodb!(
     failures_spread_beyond_the_window_or_cleared_do_not_lock,
 );
 
+/// Runs each suite function as its own test on a fresh table read one item per request, so
+/// every listing follows `LastEvaluatedKey` through many pages.
+macro_rules! suite_one_item_per_page {
+    ($($name:ident),* $(,)?) => {
+        mod one_item_per_page {
+            use super::*;
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let sdk = sdk().await;
+                    let store = DynamoStore::open(&sdk, &fresh_table(stringify!($name)))
+                        .await
+                        .unwrap()
+                        .with_page_size(1);
+                    suite::$name(&store).await;
+                }
+            )*
+        }
+    };
+}
+
+suite_one_item_per_page!(
+    open_clusters_lists_pending_and_live_records_by_name,
+    due_clusters_are_the_open_ones_past_their_deadline_soonest_first,
+    audit_pages_run_newest_first_before_an_exclusive_id,
+    a_clusters_audit_entries_are_read_newest_first_without_the_others,
+    ledger_pages_run_newest_first_before_an_exclusive_id,
+    a_day_is_reconciled_once_with_aws_figure_minus_ours,
+    purge_deletes_what_expired_and_keeps_what_lives,
+    an_organization_is_created_once_with_sorted_admins,
+    memberships_are_listed_per_organization_and_per_person,
+    capacity_requests_are_live_until_they_expire_and_redundant_when_repeated,
+    a_replacing_request_withdraws_the_users_others_in_the_same_step,
+    open_node_groups_leave_out_closed_ones_and_a_closed_one_is_reused,
+    a_new_current_stack_replaces_the_clusters_previous_one,
+    revoking_one_family_leaves_the_other_families_of_the_login_working,
+);
+
 // Races, through two stores on one table
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
