@@ -205,13 +205,14 @@ where
     StoreError::Unavailable(format!("DynamoDB {operation}: {what}"))
 }
 
-/// Whether a single-item write failed only because its condition did not hold (or it met a
-/// transaction on the item): the caller reads again.
+/// Whether a single-item write failed because its condition did not hold.
 fn refused<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
-    matches!(
-        err.code(),
-        Some("ConditionalCheckFailedException" | "TransactionConflictException")
-    )
+    err.code() == Some("ConditionalCheckFailedException")
+}
+
+/// Whether a single-item write met a transaction in progress on its item: it is sent again.
+fn conflicted<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    err.code() == Some("TransactionConflictException")
 }
 
 fn build_error(err: impl std::fmt::Display) -> StoreError {
@@ -295,21 +296,25 @@ impl DynamoStore {
         condition: Option<&str>,
         expr: Expr,
     ) -> Result<bool, StoreError> {
-        let result = self
-            .client
-            .put_item()
-            .table_name(&*self.table)
-            .set_item(Some(item))
-            .set_condition_expression(condition.map(str::to_owned))
-            .set_expression_attribute_names(expr.names_opt())
-            .set_expression_attribute_values(expr.values_opt())
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) if refused(&err) => Ok(false),
-            Err(err) => Err(sdk_error("PutItem", &err)),
+        for _ in 0..MAX_ATTEMPTS {
+            let result = self
+                .client
+                .put_item()
+                .table_name(&*self.table)
+                .set_item(Some(item.clone()))
+                .set_condition_expression(condition.map(str::to_owned))
+                .set_expression_attribute_names(expr.names_opt())
+                .set_expression_attribute_values(expr.values_opt())
+                .send()
+                .await;
+            match result {
+                Ok(_) => return Ok(true),
+                Err(err) if conflicted(&err) => {}
+                Err(err) if refused(&err) => return Ok(false),
+                Err(err) => return Err(sdk_error("PutItem", &err)),
+            }
         }
+        Err(contended("PutItem"))
     }
 
     /// Applies `update` if `condition` holds; the item after it, or `None` if it did not hold.
@@ -320,23 +325,27 @@ impl DynamoStore {
         condition: Option<&str>,
         expr: Expr,
     ) -> Result<Option<Item>, StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&*self.table)
-            .set_key(Some(item::item(pk, sk)))
-            .update_expression(update)
-            .set_condition_expression(condition.map(str::to_owned))
-            .set_expression_attribute_names(expr.names_opt())
-            .set_expression_attribute_values(expr.values_opt())
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await;
-        match result {
-            Ok(out) => Ok(Some(out.attributes.unwrap_or_default())),
-            Err(err) if refused(&err) => Ok(None),
-            Err(err) => Err(sdk_error("UpdateItem", &err)),
+        for _ in 0..MAX_ATTEMPTS {
+            let result = self
+                .client
+                .update_item()
+                .table_name(&*self.table)
+                .set_key(Some(item::item(pk, sk)))
+                .update_expression(update)
+                .set_condition_expression(condition.map(str::to_owned))
+                .set_expression_attribute_names(expr.names_opt())
+                .set_expression_attribute_values(expr.values_opt())
+                .return_values(ReturnValue::AllNew)
+                .send()
+                .await;
+            match result {
+                Ok(out) => return Ok(Some(out.attributes.unwrap_or_default())),
+                Err(err) if conflicted(&err) => {}
+                Err(err) if refused(&err) => return Ok(None),
+                Err(err) => return Err(sdk_error("UpdateItem", &err)),
+            }
         }
+        Err(contended("UpdateItem"))
     }
 
     /// Deletes the item if `condition` holds; the item deleted, or `None` if there was none or
@@ -347,22 +356,26 @@ impl DynamoStore {
         condition: Option<&str>,
         expr: Expr,
     ) -> Result<Option<Item>, StoreError> {
-        let result = self
-            .client
-            .delete_item()
-            .table_name(&*self.table)
-            .set_key(Some(item::item(pk, sk)))
-            .set_condition_expression(condition.map(str::to_owned))
-            .set_expression_attribute_names(expr.names_opt())
-            .set_expression_attribute_values(expr.values_opt())
-            .return_values(ReturnValue::AllOld)
-            .send()
-            .await;
-        match result {
-            Ok(out) => Ok(out.attributes.filter(|old| !old.is_empty())),
-            Err(err) if refused(&err) => Ok(None),
-            Err(err) => Err(sdk_error("DeleteItem", &err)),
+        for _ in 0..MAX_ATTEMPTS {
+            let result = self
+                .client
+                .delete_item()
+                .table_name(&*self.table)
+                .set_key(Some(item::item(pk, sk)))
+                .set_condition_expression(condition.map(str::to_owned))
+                .set_expression_attribute_names(expr.names_opt())
+                .set_expression_attribute_values(expr.values_opt())
+                .return_values(ReturnValue::AllOld)
+                .send()
+                .await;
+            match result {
+                Ok(out) => return Ok(out.attributes.filter(|old| !old.is_empty())),
+                Err(err) if conflicted(&err) => {}
+                Err(err) if refused(&err) => return Ok(None),
+                Err(err) => return Err(sdk_error("DeleteItem", &err)),
+            }
         }
+        Err(contended("DeleteItem"))
     }
 
     /// Every item the query selects (up to its limit), following `LastEvaluatedKey` across

@@ -26,13 +26,40 @@ struct Moto {
     _watchdog: Mutex<ChildStdin>,
 }
 
-/// Runs moto (`$0`, port `$1`) with its log on our pipe, killed when our end of its stdin
-/// closes.
+/// Runs moto's server with the Python next to `moto_server` (`$0`, the code `$2`, port `$1`),
+/// its log on our pipe, killed when our end of its stdin closes.
 const WATCHDOG: &str = r#"exec 3<&0
-"$0" -H 127.0.0.1 -p "$1" </dev/null 2>&1 &
+"$0" -c "$2" -H 127.0.0.1 -p "$1" </dev/null 2>&1 &
 moto=$!
 (cat <&3 >/dev/null; kill -9 "$moto" 2>/dev/null) >/dev/null 2>&1 &
 wait "$moto""#;
+
+/// moto's server with one request at a time. moto's DynamoDB checks a transaction's (or a
+/// conditional write's) conditions and then applies it without a lock, so two requests on
+/// moto's threads can both pass the same condition, which DynamoDB never allows; the races
+/// would then fail on moto, not on our code.
+const SERIAL_MOTO: &str = r#"import sys, threading
+import moto.server as server
+lock = threading.Lock()
+dispatch = server.DomainDispatcherApplication.__call__
+def serial(self, environ, start_response):
+    with lock:
+        return list(dispatch(self, environ, start_response))
+server.DomainDispatcherApplication.__call__ = serial
+server.main(sys.argv[1:])
+"#;
+
+/// The Python that runs `moto_server`: the one beside it (a venv's, or pyenv's shim), else
+/// `python3`.
+fn python_of(moto_server: &std::path::Path) -> PathBuf {
+    let resolved = std::fs::canonicalize(moto_server).unwrap_or_else(|_| moto_server.into());
+    [moto_server, resolved.as_path()]
+        .into_iter()
+        .filter_map(|path| path.parent())
+        .map(|dir| dir.join("python"))
+        .find(|python| python.is_file())
+        .unwrap_or_else(|| PathBuf::from("python3"))
+}
 
 fn moto_server() -> PathBuf {
     if let Some(path) = std::env::var_os("MOTO_SERVER") {
@@ -64,7 +91,7 @@ fn moto_server() -> PathBuf {
 
 /// Starts moto on a free port and waits for its "Running on" line (no polling).
 fn start_moto() -> Moto {
-    let program = moto_server();
+    let program = python_of(&moto_server());
     let mut last_failure = String::new();
     for _ in 0..3 {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -76,6 +103,7 @@ fn start_moto() -> Moto {
             .arg(WATCHDOG)
             .arg(&program)
             .arg(port.to_string())
+            .arg(SERIAL_MOTO)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -441,6 +469,39 @@ async fn migrate_adds_the_indexes_a_table_made_elsewhere_lacks_and_keeps_its_ite
     let store = DynamoStore::open_existing(&sdk, &table).await.unwrap();
     suite::audit_entries_get_increasing_ids_and_round_trip(&store).await;
     suite::a_clusters_audit_entries_are_read_newest_first_without_the_others(&store).await;
+}
+
+// Failures
+
+#[tokio::test]
+async fn an_unreachable_dynamodb_is_unavailable_naming_the_operation_and_never_a_key() {
+    // Nothing listens on this port once the listener is dropped.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .unwrap()
+        .port();
+    let aws = AwsConfig {
+        region: "us-west-2".into(),
+        endpoint_url: Some(format!("http://127.0.0.1:{port}")),
+    };
+    let sdk = crate::cloud::cloudformation::config_loader(&aws)
+        .credentials_provider(Credentials::new("test", "test", None, None, "moto"))
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .empty_test_environment()
+        .load()
+        .await;
+    let store = DynamoStore::new(&sdk, "unreachable");
+    let code = TokenHash::of("plaintext-code-for-the-error");
+    let failed = store
+        .redeem_code(&code, time::OffsetDateTime::UNIX_EPOCH)
+        .await
+        .unwrap_err();
+    let StoreError::Unavailable(message) = &failed else {
+        panic!("expected Unavailable, got {failed:?}");
+    };
+    assert!(message.starts_with("DynamoDB GetItem: "), "{message}");
+    assert!(!message.contains(code.as_str()), "{message}");
+    assert!(!message.contains("plaintext"), "{message}");
 }
 
 // What is stored
