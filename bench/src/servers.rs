@@ -301,7 +301,9 @@ fn start_in_process(
     )
     .context("the benchmark's backend configuration is invalid")?;
     // As an operator does before starting a release (serve mode refuses an unmigrated store).
-    sliderule_backend::store::migrate(&config).context("store migrate")?;
+    backend_runtime
+        .block_on(sliderule_backend::store::migrate(&config, None))
+        .context("store migrate")?;
     let app = backend_runtime
         .block_on(Application::build(config))
         .context("the backend did not start")?;

@@ -79,7 +79,8 @@ pub struct Overrides {
     pub mailer: Option<Arc<dyn Mailer>>,
     /// Test summaries (S3 on moto); the driver's own otherwise.
     pub summaries: Option<Arc<dyn crate::cloud::TestSummaries>>,
-    /// The AWS configuration of KMS signing (moto with test credentials); from `aws` otherwise.
+    /// The AWS configuration of KMS signing and of a DynamoDB store (moto with test
+    /// credentials); from `aws` otherwise.
     pub aws: Option<aws_config::SdkConfig>,
 }
 
@@ -125,7 +126,7 @@ impl AppState {
             Mode::Demo => Some(crate::demo::emulator(crate::demo::load_seed(&config)?)),
             Mode::Serve => None,
         };
-        let store = crate::store::open(&config)?;
+        let store = crate::store::open(&config, overrides.aws.as_ref()).await?;
         seed_organizations(&config, store.as_ref(), clock.now()).await?;
         let urls = PublicUrls::of(&config);
         let metrics = Metrics::new();

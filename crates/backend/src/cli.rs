@@ -242,24 +242,28 @@ fn serve(config: Config) -> ExitCode {
 
 /// `store migrate`: one line saying what it did.
 fn migrate_store(config: &Config) -> ExitCode {
-    let path = crate::store::path(config);
-    match crate::store::migrate(config) {
+    let location = match crate::store::location(config) {
+        Ok(location) => location,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let runtime = match runtime(tokio::runtime::Builder::new_current_thread()) {
+        Ok(runtime) => runtime,
+        Err(code) => return code,
+    };
+    match runtime.block_on(crate::store::migrate(config, None)) {
         Ok((before, after)) if before == after => {
-            println!(
-                "store {}: schema version {after}, up to date",
-                path.display()
-            );
+            println!("store {location}: schema version {after}, up to date");
             ExitCode::SUCCESS
         }
         Ok((before, after)) => {
-            println!(
-                "store {}: schema version {before} -> {after}",
-                path.display()
-            );
+            println!("store {location}: schema version {before} -> {after}");
             ExitCode::SUCCESS
         }
         Err(error) => {
-            eprintln!("error: store {}: {error}", path.display());
+            eprintln!("error: store {location}: {error}");
             ExitCode::FAILURE
         }
     }

@@ -7,6 +7,7 @@
 
 mod load;
 mod secret;
+mod store_url;
 mod template;
 mod urls;
 mod validate;
@@ -19,6 +20,7 @@ use sliderule_protocol::{Pricing, Usd};
 
 pub use load::{ConfigSources, load};
 pub use secret::Secret;
+pub use store_url::StoreUrl;
 pub use urls::PublicUrls;
 
 /// How the process runs; decides defaults and which checks apply.
@@ -362,7 +364,8 @@ impl Default for AwsConfig {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StoreConfig {
-    /// `sqlite:///path/state.db`; defaults to `state.db` in `data_dir`.
+    /// `sqlite:///path/state.db` or `dynamodb://TABLE` (in the region and endpoint of `[aws]`);
+    /// defaults to `state.db` in `data_dir`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// Create or upgrade the schema at start: on in demo mode; off in serve mode, which refuses a

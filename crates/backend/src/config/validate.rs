@@ -127,12 +127,9 @@ pub(super) fn validate(config: &Config) -> Result<(), ConfigError> {
         ));
     }
     if let Some(store) = &config.store.url
-        && !store.starts_with("sqlite://")
+        && let Err(error) = super::StoreUrl::parse(store)
     {
-        return Err(ConfigError::new(
-            "store.url",
-            format!("unsupported store {store:?}: use sqlite:///path/to/state.db"),
-        ));
+        return Err(ConfigError::new("store.url", error));
     }
     if config.mode == Mode::Serve {
         validate_serve(config)?;

@@ -17,6 +17,7 @@
 
 mod budgets;
 mod clusters;
+mod dynamo;
 mod node_groups;
 mod organizations;
 mod sqlite;
@@ -34,6 +35,7 @@ pub use clusters::{
     AuditEntry, BeginDeploy, ClusterPhase, ClusterRecord, ClusterStore, DestroyIntent,
     SimulatedStackRow,
 };
+pub use dynamo::DynamoStore;
 pub use node_groups::{NodeGroupPhase, NodeGroupRecord, NodeGroupStore};
 pub use organizations::{
     AccountRow, CapacityRow, Lockout, MembershipRow, NewCapacity, OrganizationRow,
@@ -171,7 +173,7 @@ pub enum Rotation {
     Invalid,
 }
 
-/// The durable state of the authenticator. Implementations: [`SqliteStore`].
+/// The durable state of the authenticator. Implementations: [`SqliteStore`], [`DynamoStore`].
 #[async_trait]
 pub trait Store:
     ClusterStore + BudgetStore + OrganizationStore + NodeGroupStore + Send + Sync + 'static
@@ -300,33 +302,91 @@ pub trait Store:
     ) -> Result<u64, StoreError>;
 }
 
-/// Where the configured store is (`store.url`, or `state.db` in the data directory).
-pub fn path(config: &crate::config::Config) -> std::path::PathBuf {
+/// Where the configured store is: `store.url`, or `state.db` in the data directory. An invalid
+/// URL (which configuration validation refuses) is an error.
+pub fn location(config: &crate::config::Config) -> Result<crate::config::StoreUrl, StoreError> {
     match &config.store.url {
-        Some(url) => std::path::PathBuf::from(url.trim_start_matches("sqlite://")),
-        None => config.data_dir.join("state.db"),
+        Some(url) => crate::config::StoreUrl::parse(url).map_err(StoreError::Unavailable),
+        None => Ok(crate::config::StoreUrl::Sqlite(
+            config.data_dir.join("state.db"),
+        )),
+    }
+}
+
+/// Where the configured SQLite store is (`store.url`, or `state.db` in the data directory).
+pub fn path(config: &crate::config::Config) -> std::path::PathBuf {
+    match location(config) {
+        Ok(crate::config::StoreUrl::Sqlite(path)) => path,
+        _ => config.data_dir.join("state.db"),
+    }
+}
+
+/// The AWS configuration of the DynamoDB store: `aws` when given (tests: moto with test
+/// credentials), else the standard chain with the region and endpoint of `[aws]`.
+async fn sdk_config(
+    config: &crate::config::Config,
+    aws: Option<&aws_config::SdkConfig>,
+) -> aws_config::SdkConfig {
+    match aws {
+        Some(sdk) => sdk.clone(),
+        None => {
+            crate::cloud::cloudformation::config_loader(&config.aws)
+                .load()
+                .await
+        }
     }
 }
 
 /// The configured store. With `store.migrate_on_start` (demo mode's default) its schema is
 /// created or upgraded; otherwise (serve mode's) a missing or older schema is refused with a
-/// [`StoreError::Schema`] naming `store migrate`.
-pub fn open(config: &crate::config::Config) -> anyhow::Result<Arc<dyn Store>> {
+/// [`StoreError::Schema`] naming `store migrate`. `aws` replaces the AWS configuration of a
+/// DynamoDB store.
+pub async fn open(
+    config: &crate::config::Config,
+    aws: Option<&aws_config::SdkConfig>,
+) -> anyhow::Result<Arc<dyn Store>> {
     use anyhow::Context;
-    let path = path(config);
-    let store = if config.migrate_store_on_start() {
-        SqliteStore::open(&path)
-            .with_context(|| format!("cannot open the store at {}", path.display()))?
-    } else {
-        SqliteStore::open_existing(&path)?
-    };
-    Ok(Arc::new(store))
+    let migrate = config.migrate_store_on_start();
+    match location(config)? {
+        crate::config::StoreUrl::Sqlite(path) => {
+            let store = if migrate {
+                SqliteStore::open(&path)
+                    .with_context(|| format!("cannot open the store at {}", path.display()))?
+            } else {
+                SqliteStore::open_existing(&path)?
+            };
+            Ok(Arc::new(store))
+        }
+        crate::config::StoreUrl::DynamoDb { table } => {
+            let sdk = sdk_config(config, aws).await;
+            let store = if migrate {
+                DynamoStore::open(&sdk, &table)
+                    .await
+                    .with_context(|| format!("cannot open the store dynamodb://{table}"))?
+            } else {
+                DynamoStore::open_existing(&sdk, &table).await?
+            };
+            Ok(Arc::new(store))
+        }
+    }
 }
 
 /// `sliderule-backend store migrate`: creates or upgrades the configured store's schema;
 /// returns its version before and after.
-pub fn migrate(config: &crate::config::Config) -> Result<(usize, usize), StoreError> {
-    SqliteStore::migrate(&path(config))
+pub async fn migrate(
+    config: &crate::config::Config,
+    aws: Option<&aws_config::SdkConfig>,
+) -> Result<(usize, usize), StoreError> {
+    match location(config)? {
+        crate::config::StoreUrl::Sqlite(path) => {
+            tokio::task::spawn_blocking(move || SqliteStore::migrate(&path))
+                .await
+                .map_err(|err| StoreError::Unavailable(format!("migration stopped: {err}")))?
+        }
+        crate::config::StoreUrl::DynamoDb { table } => {
+            DynamoStore::migrate(&sdk_config(config, aws).await, &table).await
+        }
+    }
 }
 
 #[cfg(test)]

@@ -399,3 +399,97 @@ fn serve_refuses_an_older_schema() {
         "{stderr}"
     );
 }
+
+/// The serve configuration with its store on the DynamoDB table `table` of `moto`.
+fn dynamodb_serve_config(
+    data: &std::path::Path,
+    moto: &crate::moto::MotoServer,
+    table: &str,
+) -> NamedTempFile {
+    config_file(&format!(
+        r#"
+data_dir = "{}"
+[github]
+client_id = "Iv1.abc"
+client_secret = "shh"
+[provisioner]
+cloud = "simulated"
+[store]
+url = "dynamodb://{table}"
+[aws]
+region = "{}"
+endpoint_url = "{}"
+"#,
+        data.display(),
+        crate::moto::REGION,
+        moto.endpoint
+    ))
+}
+
+/// The binary with moto's fake credentials and nothing else of the developer's AWS setup.
+fn with_moto_credentials(command: &mut Command) -> &mut Command {
+    command
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_ENDPOINT_URL")
+}
+
+#[tokio::test]
+async fn serve_refuses_a_missing_dynamodb_table_and_store_migrate_creates_it_once() {
+    let moto = crate::moto::MotoServer::start().await;
+    let data = tempfile::TempDir::new().unwrap();
+    let config = dynamodb_serve_config(data.path(), &moto, "sliderule-cli");
+    let serve = with_moto_credentials(Command::new(BINARY).args([
+        "serve",
+        "--bind",
+        "127.0.0.1:0",
+        "--config",
+    ]))
+    .arg(config.path())
+    .output()
+    .expect("serve runs");
+    let stderr = String::from_utf8_lossy(&serve.stderr);
+    assert_eq!(serve.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("there is no DynamoDB table sliderule-cli"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("run `sliderule-backend store migrate --config FILE` first"),
+        "{stderr}"
+    );
+
+    let migrate = |expected: &str| {
+        let output =
+            with_moto_credentials(Command::new(BINARY).args(["store", "migrate", "--config"]))
+                .arg(config.path())
+                .output()
+                .expect("store migrate runs");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(stdout.contains(expected), "{stdout}");
+    };
+    migrate("store dynamodb://sliderule-cli: schema version 0 -> ");
+    migrate("store dynamodb://sliderule-cli: schema version 1, up to date");
+}
+
+#[test]
+fn a_store_url_of_another_kind_is_refused_naming_the_accepted_forms() {
+    let (code, _, stderr) = check(
+        "[github]\nclient_id = \"a\"\nclient_secret = \"b\"\n[store]\nurl = \"postgres://db\"\n",
+        &["--demo"],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert_one_line_error(&stderr, "store.url");
+    assert!(stderr.contains("\"postgres://db\""), "{stderr}");
+    assert!(
+        stderr.contains("sqlite:///path/to/state.db or dynamodb://TABLE_NAME"),
+        "{stderr}"
+    );
+}
