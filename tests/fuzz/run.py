@@ -85,7 +85,8 @@ def main() -> int:
                  "--header", f"Authorization: Bearer {token}",
                  "--max-examples", "20", "--seed", "1",
                  "--no-color"],
-                capture_output=True, text=True, timeout=1200)
+                # Its cache goes to the working directory: the scratch one, not the checkout.
+                capture_output=True, text=True, timeout=1200, cwd=scratch)
         finally:
             backend.terminate()
             backend.wait(timeout=30)
