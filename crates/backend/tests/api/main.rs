@@ -18,6 +18,7 @@ pub mod provisioner;
 mod ps;
 mod published;
 mod raw_http;
+mod replicas;
 mod secrets_in_logs;
 mod tls;
 mod web_client;
