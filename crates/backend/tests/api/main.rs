@@ -19,5 +19,6 @@ mod ps;
 mod published;
 mod raw_http;
 mod secrets_in_logs;
+mod store_on_dynamodb;
 mod tls;
 mod web_client;
