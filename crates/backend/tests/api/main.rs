@@ -20,5 +20,6 @@ mod published;
 mod raw_http;
 mod replicas;
 mod secrets_in_logs;
+mod store_on_dynamodb;
 mod tls;
 mod web_client;
