@@ -20,6 +20,5 @@ mod published;
 mod raw_http;
 mod replicas;
 mod secrets_in_logs;
-mod store_on_dynamodb;
 mod tls;
 mod web_client;

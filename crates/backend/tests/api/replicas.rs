@@ -8,7 +8,7 @@ use github_emulator::Seed;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::authenticator::support::{Login, pat_login, post_json};
+use crate::authenticator::support::{Login, pat_login, post_json, refresh};
 use crate::helpers::{TestApp, TestConfig};
 use crate::moto::MotoServer;
 
@@ -89,13 +89,9 @@ async fn call(app: &TestApp, token: &str, path: &str, body: Value) -> (StatusCod
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-async fn refresh(app: &TestApp, refresh_token: &str) -> (StatusCode, Value) {
-    let response = post_json(
-        app,
-        "/auth/refresh",
-        json!({ "refresh_token": refresh_token }),
-    )
-    .await;
+/// `/auth/refresh` on `app`: its status and body.
+async fn refreshed(app: &TestApp, refresh_token: &str) -> (StatusCode, Value) {
+    let response = refresh(app, refresh_token).await;
     let status = response.status();
     (status, response.json().await.unwrap())
 }
@@ -145,14 +141,14 @@ async fn a_device_code_made_on_one_replica_is_polled_on_the_other() {
 async fn a_refresh_token_rotated_on_one_replica_and_reused_on_the_other_revokes_the_family() {
     let r = replicas().await;
     let login = pat_login(&r.a, "bob").await;
-    let (status, rotated) = refresh(&r.b, &login.refresh_token).await;
+    let (status, rotated) = refreshed(&r.b, &login.refresh_token).await;
     assert_eq!(status, StatusCode::OK, "{rotated}");
     // Past the grace window, the spent token is a reuse wherever it is presented.
     r.advance(Duration::from_secs(6));
-    let (status, refused) = refresh(&r.a, &login.refresh_token).await;
+    let (status, refused) = refreshed(&r.a, &login.refresh_token).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
     let successor = rotated["refresh_token"].as_str().unwrap();
-    let (status, _) = refresh(&r.b, successor).await;
+    let (status, _) = refreshed(&r.b, successor).await;
     assert_eq!(
         status,
         StatusCode::BAD_REQUEST,
@@ -190,7 +186,7 @@ async fn a_cluster_deployed_on_one_replica_is_seen_by_the_other_and_reaped_by_it
 async fn no_pat_token_code_or_refresh_token_is_in_any_item_of_the_table() {
     let r = replicas().await;
     let login = pat_login(&r.a, "bob").await;
-    let (_, rotated) = refresh(&r.b, &login.refresh_token).await;
+    let (_, rotated) = refreshed(&r.b, &login.refresh_token).await;
     let started: Value = post_json(&r.a, "/auth/github/device", json!({}))
         .await
         .json()
