@@ -12,15 +12,11 @@
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
 use clap::Parser;
+use reqwest::StatusCode;
 use sliderule_backend::config::{self, ConfigSources, Mode};
 use sliderule_backend::server::Application;
 use sliderule_bench::{load_average, millis};
@@ -46,65 +42,6 @@ struct Args {
 fn main() -> ExitCode {
     let args = Args::parse();
     sliderule_bench::run_async(run(&args))
-}
-
-/// DynamoDB requests seen by the proxy, by operation (`DynamoDB_20120810.GetItem` → `GetItem`).
-#[derive(Default)]
-struct Tally(Mutex<BTreeMap<String, u64>>);
-
-impl Tally {
-    fn snapshot(&self) -> BTreeMap<String, u64> {
-        self.0.lock().map(|t| t.clone()).unwrap_or_default()
-    }
-}
-
-struct Proxy {
-    moto: String,
-    http: reqwest::Client,
-    tally: Tally,
-}
-
-/// Forwards a request to moto unchanged and counts it.
-async fn forward(
-    State(proxy): State<Arc<Proxy>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let operation = headers
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .map(|t| t.rsplit('.').next().unwrap_or(t).to_owned())
-        .unwrap_or_else(|| "other".to_owned());
-    if let Ok(mut tally) = proxy.tally.0.lock() {
-        *tally.entry(operation).or_default() += 1;
-    }
-    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-    let mut request = proxy
-        .http
-        .request(method, format!("{}{path}", proxy.moto))
-        .body(body);
-    for (name, value) in &headers {
-        if name != "host" && name != "content-length" {
-            request = request.header(name, value);
-        }
-    }
-    match request.send().await {
-        Ok(answer) => {
-            let status = answer.status();
-            let headers = answer.headers().clone();
-            let body = answer.bytes().await.unwrap_or_default();
-            let mut response = (status, body).into_response();
-            for (name, value) in &headers {
-                if name != "content-length" && name != "transfer-encoding" {
-                    response.headers_mut().insert(name, value.clone());
-                }
-            }
-            response
-        }
-        Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
-    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -152,27 +89,8 @@ fn calls_text(calls: &BTreeMap<String, f64>) -> String {
 
 async fn run(args: &Args) -> anyhow::Result<()> {
     let moto = moto::MotoServer::start().await;
-    let proxy = Arc::new(Proxy {
-        moto: moto
-            .aws_config()
-            .endpoint_url
-            .clone()
-            .context("moto's address")?,
-        http: reqwest::Client::new(),
-        tally: Tally::default(),
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let proxy_url = format!("http://{}", listener.local_addr()?);
-    let router = axum::Router::new()
-        .fallback(forward)
-        .with_state(proxy.clone());
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    let sdk = moto
-        .sdk_config()
-        .await
-        .into_builder()
-        .endpoint_url(&proxy_url)
-        .build();
+    let proxy = moto.proxy(Vec::new()).await;
+    let sdk = moto.sdk_config_through(&proxy).await;
 
     println!("# store_http, load average {}", load_average());
     println!(
@@ -185,7 +103,7 @@ async fn run(args: &Args) -> anyhow::Result<()> {
     );
     println!("|---|---:|---:|---|---:|---:|---|");
     for store in [Store::Sqlite, Store::DynamoDb] {
-        let figures = measure(args, store, &sdk, &proxy.tally).await?;
+        let figures = measure(args, store, &sdk, &proxy).await?;
         println!(
             "| {store:?} | {} | {} | {} | {} | {} | {} |",
             millis(quantile(&figures.login, 0.5)),
@@ -203,7 +121,7 @@ async fn measure(
     args: &Args,
     store: Store,
     sdk: &aws_config::SdkConfig,
-    tally: &Tally,
+    proxy: &moto::MotoProxy,
 ) -> anyhow::Result<Figures> {
     let dir = tempfile::Builder::new()
         .prefix("sliderule-bench-")
@@ -271,14 +189,14 @@ async fn measure(
     };
     // Warm up: connections, the emulator, the first key use.
     let token = login().await?;
-    let before = tally.snapshot();
+    let before = proxy.calls();
     let mut logins = Vec::with_capacity(args.logins);
     for _ in 0..args.logins {
         let started = Instant::now();
         login().await?;
         logins.push(started.elapsed());
     }
-    let calls_per_login = per_request(&before, &tally.snapshot(), args.logins);
+    let calls_per_login = per_request(&before, &proxy.calls(), args.logins);
 
     let deploy = http
         .post(format!("{base}/provisioner/deploy"))
@@ -303,14 +221,14 @@ async fn measure(
         Ok::<(), anyhow::Error>(())
     };
     status().await?;
-    let before = tally.snapshot();
+    let before = proxy.calls();
     let mut statuses = Vec::with_capacity(args.statuses);
     for _ in 0..args.statuses {
         let started = Instant::now();
         status().await?;
         statuses.push(started.elapsed());
     }
-    let calls_per_status = per_request(&before, &tally.snapshot(), args.statuses);
+    let calls_per_status = per_request(&before, &proxy.calls(), args.statuses);
 
     let _ = stop.send(());
     let _ = server.await;

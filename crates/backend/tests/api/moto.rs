@@ -376,3 +376,102 @@ fn xml_values_reads_every_occurrence() {
     assert_eq!(xml_values(xml, "Id"), ["/change/1", "/hostedzone/Z"]);
     assert!(xml_values(xml, "Missing").is_empty());
 }
+
+/// A proxy in front of a [`MotoServer`]: it forwards every request unchanged and counts it by
+/// operation (the last part of `X-Amz-Target`, e.g. `GetItem`), except the operations a fault
+/// answers first, as AWS would: with an error moto cannot make (throttling, a disabled key).
+pub struct MotoProxy {
+    /// `http://127.0.0.1:PORT`: point an SDK's endpoint here.
+    pub url: String,
+    calls: std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, u64>>>,
+}
+
+/// An operation the proxy answers with AWS's JSON error `__type` instead of forwarding it.
+#[derive(Clone, Copy)]
+pub struct Fault {
+    pub operation: &'static str,
+    pub error: &'static str,
+}
+
+impl MotoProxy {
+    /// The requests forwarded so far, by operation.
+    pub fn calls(&self) -> std::collections::BTreeMap<String, u64> {
+        self.calls.lock().map(|c| c.clone()).unwrap_or_default()
+    }
+}
+
+impl MotoServer {
+    /// Starts a [`MotoProxy`] to this server, answering `faults` itself.
+    pub async fn proxy(&self, faults: Vec<Fault>) -> MotoProxy {
+        use axum::http::{HeaderMap, Method, StatusCode, Uri};
+        use axum::response::IntoResponse;
+
+        let calls = std::sync::Arc::new(std::sync::Mutex::new(std::collections::BTreeMap::new()));
+        let tally = calls.clone();
+        let moto = self.endpoint.clone();
+        let http = self.http.clone();
+        let forward =
+            move |method: Method, uri: Uri, headers: HeaderMap, body: axum::body::Bytes| {
+                let (moto, http, tally, faults) =
+                    (moto.clone(), http.clone(), tally.clone(), faults.clone());
+                async move {
+                    let operation = headers
+                        .get("x-amz-target")
+                        .and_then(|v| v.to_str().ok())
+                        .map(|t| t.rsplit('.').next().unwrap_or(t).to_owned())
+                        .unwrap_or_else(|| "other".to_owned());
+                    if let Some(fault) = faults.iter().find(|f| f.operation == operation) {
+                        let body =
+                            serde_json::json!({ "__type": fault.error, "message": fault.error });
+                        return (
+                            StatusCode::BAD_REQUEST,
+                            [("content-type", "application/x-amz-json-1.1")],
+                            body.to_string(),
+                        )
+                            .into_response();
+                    }
+                    if let Ok(mut tally) = tally.lock() {
+                        *tally.entry(operation).or_default() += 1;
+                    }
+                    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+                    let mut request = http.request(method, format!("{moto}{path}")).body(body);
+                    for (name, value) in &headers {
+                        if name != "host" && name != "content-length" {
+                            request = request.header(name, value);
+                        }
+                    }
+                    match request.send().await {
+                        Ok(answer) => {
+                            let status = answer.status();
+                            let headers = answer.headers().clone();
+                            let body = answer.bytes().await.unwrap_or_default();
+                            let mut response = (status, body).into_response();
+                            for (name, value) in &headers {
+                                if name != "content-length" && name != "transfer-encoding" {
+                                    response.headers_mut().insert(name, value.clone());
+                                }
+                            }
+                            response
+                        }
+                        Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
+                    }
+                }
+            };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the proxy");
+        let url = format!("http://{}", listener.local_addr().expect("its address"));
+        let router = axum::Router::new().fallback(forward);
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        MotoProxy { url, calls }
+    }
+
+    /// [`MotoServer::sdk_config`] through `proxy`.
+    pub async fn sdk_config_through(&self, proxy: &MotoProxy) -> SdkConfig {
+        self.sdk_config()
+            .await
+            .into_builder()
+            .endpoint_url(&proxy.url)
+            .build()
+    }
+}

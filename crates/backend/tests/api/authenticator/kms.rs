@@ -10,11 +10,20 @@ use serde_json::{Value, json};
 
 use super::support::*;
 use crate::helpers::{TestApp, TestConfig, envelope};
-use crate::moto::MotoServer;
+use crate::moto::{Fault, MotoServer};
 use sliderule_backend::keys::SigningKey;
 
 /// A demo app signing with the KMS key `current` (and publishing `previous`).
 async fn app_signing_with(moto: &MotoServer, current: &str, previous: &[&str]) -> TestApp {
+    app_signing_through(moto.sdk_config().await, current, previous).await
+}
+
+/// As [`app_signing_with`], reaching KMS through `aws`.
+async fn app_signing_through(
+    aws: aws_config::SdkConfig,
+    current: &str,
+    previous: &[&str],
+) -> TestApp {
     let previous = previous
         .iter()
         .map(|id| toml::Value::String((*id).to_owned()))
@@ -30,7 +39,7 @@ async fn app_signing_with(moto: &MotoServer, current: &str, previous: &[&str]) -
                 toml::Value::Array(previous),
             ),
         ],
-        aws: Some(moto.sdk_config().await),
+        aws: Some(aws),
         // No key file: the keys are KMS's.
         data_dir_keyring: true,
         ..Default::default()
@@ -144,4 +153,33 @@ async fn kms_out_of_reach_is_503_and_no_token() {
         description.starts_with("tokens cannot be signed now"),
         "{description}"
     );
+}
+
+#[tokio::test]
+async fn kms_throttling_or_a_disabled_key_is_503_and_no_token() {
+    let moto = MotoServer::start().await;
+    let key = moto.create_signing_key().await;
+    // moto neither throttles nor refuses a disabled key's Sign: a proxy answers as AWS would.
+    for error in ["ThrottlingException", "DisabledException"] {
+        let proxy = moto
+            .proxy(vec![Fault {
+                operation: "Sign",
+                error,
+            }])
+            .await;
+        let app = app_signing_through(moto.sdk_config_through(&proxy).await, &key, &[]).await;
+        assert_eq!(proxy.calls().get("GetPublicKey"), Some(&1), "{error}");
+        let response = post_json(&app, "/auth/github/pat", json!({ "pat": "demo-pat-bob" })).await;
+        let (status, code, description) = envelope(response).await;
+        assert_eq!(
+            (status, code.as_str()),
+            (StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable"),
+            "{error}"
+        );
+        assert!(
+            description.starts_with("tokens cannot be signed now"),
+            "{description}"
+        );
+        assert!(!description.contains(&key), "{description}");
+    }
 }
