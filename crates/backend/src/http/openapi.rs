@@ -121,10 +121,25 @@ pub fn document() -> &'static utoipa::openapi::OpenApi {
     tag = "service"
 )]
 pub async fn openapi_json() -> Response {
-    let body = document()
-        .to_pretty_json()
-        .unwrap_or_else(|_| "{}".to_owned());
-    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        document_json(),
+    )
+        .into_response()
+}
+
+/// The document as JSON, serialized once: it cannot change while the process runs.
+pub fn document_json() -> &'static str {
+    static JSON: OnceLock<String> = OnceLock::new();
+    JSON.get_or_init(|| {
+        let mut json = document().to_pretty_json().unwrap_or_else(|error| {
+            // Cannot happen for a document of plain values; the snapshot test would show it.
+            tracing::error!(%error, "the OpenAPI document does not serialize");
+            "{}".to_owned()
+        });
+        json.push('\n');
+        json
+    })
 }
 
 #[cfg(test)]
@@ -137,9 +152,9 @@ mod tests {
     /// `UPDATE_OPENAPI=1 cargo test -p sliderule-backend --lib openapi` rewrites it.
     #[test]
     fn the_document_matches_the_committed_snapshot() {
-        let current = document().to_pretty_json().unwrap() + "\n";
+        let current = document_json();
         if std::env::var_os("UPDATE_OPENAPI").is_some() {
-            std::fs::write(SNAPSHOT, &current).unwrap();
+            std::fs::write(SNAPSHOT, current).unwrap();
         }
         let committed = std::fs::read_to_string(SNAPSHOT).unwrap_or_default();
         assert!(

@@ -14,6 +14,26 @@ async fn health_answers_ok() {
 }
 
 #[tokio::test]
+async fn the_openapi_document_is_served_as_committed_and_names_every_area() {
+    let app = TestApp::spawn().await;
+    let response = app.get("/openapi.json").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let served: serde_json::Value = response.json().await.unwrap();
+    let committed: serde_json::Value =
+        serde_json::from_str(include_str!("../../../../docs/openapi.json")).unwrap();
+    assert_eq!(served, committed);
+    for path in [
+        "/auth/github/pat",
+        "/provisioner/deploy",
+        "/ps/api/org_token/",
+        "/health",
+    ] {
+        assert!(served["paths"].get(path).is_some(), "{path}");
+    }
+}
+
+#[tokio::test]
 async fn ready_reports_its_checks() {
     let app = TestApp::spawn().await;
     let response = app.get("/ready").await;
