@@ -64,6 +64,21 @@ impl Limits {
     pub fn check_ttl(&self, ttl: Ttl) -> Result<(), LimitError> {
         check(Limit::Ttl, ttl.minutes(), MIN_TTL, self.max_ttl)
     }
+
+    /// A node count as a person typed it, parsed and checked against these limits; the error
+    /// is the sentence to show next to the field.
+    pub fn capacity_from_text(&self, text: &str) -> Result<NodeCapacity, String> {
+        let nodes = NodeCapacity::parse(text.trim()).map_err(|e| e.to_string())?;
+        self.check_capacity(nodes).map_err(|e| e.to_string())?;
+        Ok(nodes)
+    }
+
+    /// A time-to-live in minutes as a person typed it, parsed and checked against these limits.
+    pub fn ttl_from_text(&self, text: &str) -> Result<Ttl, String> {
+        let ttl = Ttl::parse(text.trim()).map_err(|e| e.to_string())?;
+        self.check_ttl(ttl).map_err(|e| e.to_string())?;
+        Ok(ttl)
+    }
 }
 
 // The maximum is checked first: with no provisioning rights (limits of zero) "exceeds your
@@ -199,6 +214,31 @@ impl LimitError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn typed_values_are_parsed_then_checked_with_the_sentence_of_each() {
+        let limits = Limits::MEMBER;
+        assert_eq!(limits.capacity_from_text(" 3 "), Ok(NodeCapacity::new(3)));
+        assert_eq!(limits.ttl_from_text("60"), Ok(Ttl::from_minutes(60)));
+        assert_eq!(
+            limits.capacity_from_text("many"),
+            Err(NodeCapacity::parse("many").unwrap_err().to_string())
+        );
+        assert_eq!(
+            limits.capacity_from_text("0"),
+            Err(limits
+                .check_capacity(NodeCapacity::new(0))
+                .unwrap_err()
+                .to_string())
+        );
+        assert_eq!(
+            limits.ttl_from_text("5"),
+            Err(limits
+                .check_ttl(Ttl::from_minutes(5))
+                .unwrap_err()
+                .to_string())
+        );
+    }
 
     #[test]
     fn capacity_above_the_maximum_names_value_and_maximum() {

@@ -4,7 +4,6 @@
 //! does not add to it). Destroy is only possible once the cluster's name has been typed.
 
 use leptos::prelude::*;
-use sliderule_protocol::Ttl;
 use sliderule_protocol::provisioner::ExtendRequest;
 
 use super::cluster::{ClusterContext, destroy_blocked, extend_blocked};
@@ -32,16 +31,10 @@ pub fn ExtendForm() -> impl IntoView {
         if sending.get_untracked() || blocked().is_some() {
             return;
         }
-        let checked = Ttl::parse(ttl.get_untracked().trim())
-            .map_err(|e| e.to_string())
-            .and_then(|t| {
-                cluster
-                    .limits
-                    .get_untracked()
-                    .check_ttl(t)
-                    .map(|()| t)
-                    .map_err(|e| e.to_string())
-            });
+        let checked = cluster
+            .limits
+            .get_untracked()
+            .ttl_from_text(&ttl.get_untracked());
         let ttl = match checked {
             Ok(ttl) => ttl,
             Err(why) => {

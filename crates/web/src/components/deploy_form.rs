@@ -7,7 +7,7 @@
 use leptos::html;
 use leptos::prelude::*;
 use sliderule_protocol::provisioner::DeployRequest;
-use sliderule_protocol::{ClusterName, Limits, NodeCapacity, Ttl, Version};
+use sliderule_protocol::{ClusterName, Limits, Ttl, Version};
 
 use super::budget::projected;
 use super::cluster::{ClusterContext, deploy_blocked};
@@ -45,17 +45,8 @@ pub fn check_deploy(
     input: &DeployInput,
     limits: Limits,
 ) -> Result<DeployRequest, DeployProblems> {
-    let nodes = NodeCapacity::parse(input.nodes.trim())
-        .map_err(|e| e.to_string())
-        .and_then(|n| {
-            limits
-                .check_capacity(n)
-                .map(|()| n)
-                .map_err(|e| e.to_string())
-        });
-    let ttl = Ttl::parse(input.ttl.trim())
-        .map_err(|e| e.to_string())
-        .and_then(|t| limits.check_ttl(t).map(|()| t).map_err(|e| e.to_string()));
+    let nodes = limits.capacity_from_text(&input.nodes);
+    let ttl = limits.ttl_from_text(&input.ttl);
     let version_text = input.version.trim();
     let version = if version_text.is_empty() {
         Ok(Version::latest())

@@ -6,7 +6,6 @@ use leptos::prelude::*;
 use sliderule_protocol::provisioner::{
     ClusterState, HostCluster, NodeGroupDeploy, NodeGroupStatus,
 };
-use sliderule_protocol::{NodeCapacity, Ttl};
 
 use super::cluster::{When, state_label};
 use super::form::{SubmitRow, run_form};
@@ -75,24 +74,9 @@ pub fn NodeGroupPanel(
         if sending.get_untracked() {
             return;
         }
-        let checked = NodeCapacity::parse(nodes.get_untracked().trim())
-            .map_err(|e| e.to_string())
-            .and_then(|n| {
-                limits
-                    .check_capacity(n)
-                    .map(|()| n)
-                    .map_err(|e| e.to_string())
-            })
-            .and_then(|n| {
-                Ttl::parse(ttl.get_untracked().trim())
-                    .map_err(|e| e.to_string())
-                    .and_then(|t| {
-                        limits
-                            .check_ttl(t)
-                            .map(|()| (n, t))
-                            .map_err(|e| e.to_string())
-                    })
-            });
+        let checked = limits
+            .capacity_from_text(&nodes.get_untracked())
+            .and_then(|n| limits.ttl_from_text(&ttl.get_untracked()).map(|t| (n, t)));
         let (node_capacity, ttl) = match checked {
             Ok(checked) => checked,
             Err(why) => {

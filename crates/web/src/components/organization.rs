@@ -8,7 +8,6 @@ use sliderule_protocol::organizations::{
     Organization, Standing, paths, pooled_target,
 };
 use sliderule_protocol::provisioner::DeployRequest;
-use sliderule_protocol::{NodeCapacity, Ttl};
 
 use super::cluster::{ClusterContext, When};
 use super::form::{BoundsFields, SubmitRow, run_form};
@@ -130,24 +129,9 @@ fn RequestNodesForm() -> impl IntoView {
             max_ttl: limits.max_ttl.min(MAX_REQUEST_TTL),
             ..limits
         };
-        let checked = NodeCapacity::parse(nodes.get_untracked().trim())
-            .map_err(|e| e.to_string())
-            .and_then(|n| {
-                limits
-                    .check_capacity(n)
-                    .map(|()| n)
-                    .map_err(|e| e.to_string())
-            })
-            .and_then(|n| {
-                Ttl::parse(ttl.get_untracked().trim())
-                    .map_err(|e| e.to_string())
-                    .and_then(|t| {
-                        limits
-                            .check_ttl(t)
-                            .map(|()| (n, t))
-                            .map_err(|e| e.to_string())
-                    })
-            });
+        let checked = limits
+            .capacity_from_text(&nodes.get_untracked())
+            .and_then(|n| limits.ttl_from_text(&ttl.get_untracked()).map(|t| (n, t)));
         let (n, t) = match checked {
             Ok(pair) => pair,
             Err(why) => {
