@@ -34,18 +34,63 @@ moto=$!
 (cat <&3 >/dev/null; kill -9 "$moto" 2>/dev/null) >/dev/null 2>&1 &
 wait "$moto""#;
 
-/// moto's server with one request at a time. moto's DynamoDB checks a transaction's (or a
-/// conditional write's) conditions and then applies it without a lock, so two requests on
-/// moto's threads can both pass the same condition, which DynamoDB never allows; the races
-/// would then fail on moto, not on our code.
-const SERIAL_MOTO: &str = r#"import sys, threading
+/// moto's server with one request at a time, and transactions that cost what they touch.
+///
+/// moto's DynamoDB checks a transaction's (or a conditional write's) conditions and then
+/// applies it without a lock, so two requests on moto's threads can both pass the same
+/// condition, which DynamoDB never allows; the races would then fail on moto, not on our code.
+///
+/// moto also backs a transaction up by deep-copying every table it names, once per item, so a
+/// transaction's cost grows with the table: the ledger suite's 1,080 settlements took ~100 s.
+/// Here the backup is the items the transaction names (copied before it runs, put back or
+/// deleted if it fails), and the table copy is skipped; which items a failed transaction
+/// leaves is checked by `a_failed_transaction_leaves_every_item_as_it_was`.
+const SERIAL_MOTO: &str = r#"import copy, sys, threading
 import moto.server as server
+import moto.dynamodb.models as dynamodb
+
 lock = threading.Lock()
 dispatch = server.DomainDispatcherApplication.__call__
 def serial(self, environ, start_response):
     with lock:
         return list(dispatch(self, environ, start_response))
 server.DomainDispatcherApplication.__call__ = serial
+
+class TablesUncopied:
+    @staticmethod
+    def deepcopy(value, *args):
+        return value if isinstance(value, dynamodb.Table) else copy.deepcopy(value, *args)
+dynamodb.copy = TablesUncopied
+
+Backend = dynamodb.DynamoDBBackend
+transact = Backend.transact_write_items
+def backed_up(self, transact_items):
+    before = []
+    for entry in transact_items:
+        op = next(iter(entry.values()))
+        name = op.get("TableName")
+        if name not in self.tables:
+            continue
+        table = self.tables[name]
+        key = op.get("Key")
+        if key is None:
+            names = [table.hash_key_attr, table.range_key_attr]
+            key = {n: op["Item"][n] for n in names if n is not None and n in op["Item"]}
+        try:
+            item = self.get_item(name, key)
+        except Exception:
+            continue
+        before.append((name, key, copy.deepcopy(item.to_json()["Attributes"]) if item else None))
+    try:
+        return transact(self, transact_items)
+    except Exception:
+        for name, key, attrs in reversed(before):
+            if attrs is None:
+                self.delete_item(name, key)
+            else:
+                self.put_item(name, attrs)
+        raise
+Backend.transact_write_items = backed_up
 server.main(sys.argv[1:])
 "#;
 
@@ -396,6 +441,104 @@ async fn migrate_adds_the_indexes_a_table_made_elsewhere_lacks_and_keeps_its_ite
     let store = DynamoStore::open_existing(&sdk, &table).await.unwrap();
     suite::audit_entries_get_increasing_ids_and_round_trip(&store).await;
     suite::a_clusters_audit_entries_are_read_newest_first_without_the_others(&store).await;
+}
+
+// The harness
+
+/// The serialized moto backs a transaction up by the items it names (see `SERIAL_MOTO`): one
+/// that fails its last condition must leave a put, an update and a delete before it undone.
+#[tokio::test]
+async fn a_failed_transaction_leaves_every_item_as_it_was() {
+    use std::collections::HashMap;
+
+    use aws_sdk_dynamodb::types::{
+        AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update,
+    };
+
+    let sdk = sdk().await;
+    let table = fresh_table("rollback");
+    DynamoStore::migrate(&sdk, &table).await.unwrap();
+    let client = aws_sdk_dynamodb::Client::new(&sdk);
+    let s = |value: &str| AttributeValue::S(value.to_owned());
+    let key = |pk: &str| HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s("-"))]);
+    let item = |pk: &str, value: &str| {
+        let mut item = key(pk);
+        item.insert("value".to_owned(), s(value));
+        item
+    };
+    for pk in ["updated", "deleted"] {
+        client
+            .put_item()
+            .table_name(&table)
+            .set_item(Some(item(pk, "before")))
+            .send()
+            .await
+            .unwrap();
+    }
+    let put = Put::builder()
+        .table_name(&table)
+        .set_item(Some(item("added", "new")))
+        .build()
+        .unwrap();
+    let update = Update::builder()
+        .table_name(&table)
+        .set_key(Some(key("updated")))
+        .update_expression("SET #v = :v")
+        .expression_attribute_names("#v", "value")
+        .expression_attribute_values(":v", s("after"))
+        .build()
+        .unwrap();
+    let delete = Delete::builder()
+        .table_name(&table)
+        .set_key(Some(key("deleted")))
+        .build()
+        .unwrap();
+    let failing = ConditionCheck::builder()
+        .table_name(&table)
+        .set_key(Some(key("absent")))
+        .condition_expression("attribute_exists(pk)")
+        .build()
+        .unwrap();
+    let refused = client
+        .transact_write_items()
+        .transact_items(TransactWriteItem::builder().put(put).build())
+        .transact_items(TransactWriteItem::builder().update(update).build())
+        .transact_items(TransactWriteItem::builder().delete(delete).build())
+        .transact_items(
+            TransactWriteItem::builder()
+                .condition_check(failing)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        refused
+            .as_service_error()
+            .is_some_and(|e| e.is_transaction_canceled_exception()),
+        "{refused:?}"
+    );
+    let value = |pk: &'static str| {
+        let client = client.clone();
+        let table = table.clone();
+        async move {
+            let found = client
+                .get_item()
+                .table_name(table)
+                .set_key(Some(key(pk)))
+                .consistent_read(true)
+                .send()
+                .await
+                .unwrap();
+            found
+                .item()
+                .and_then(|item| item.get("value"))
+                .map(|value| value.as_s().unwrap().clone())
+        }
+    };
+    assert_eq!(value("added").await, None);
+    assert_eq!(value("updated").await.as_deref(), Some("before"));
+    assert_eq!(value("deleted").await.as_deref(), Some("before"));
 }
 
 // Failures
