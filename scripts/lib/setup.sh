@@ -16,6 +16,17 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 
 # Each step says how long the script has run, so a slow run's log shows where the time went.
 step() { printf '\n==> [%dm%02ds] %s\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*"; }
+# wait_for PID LOG WHAT: waits for a step run in the background, shows its output, and stops
+# the script, naming the step, if it failed.
+wait_for() {
+  local status=0
+  wait "$1" || status=$?
+  cat "$2"
+  if [ "$status" != 0 ]; then
+    printf '\nfailed: %s (exit %d)\n' "$3" "$status" >&2
+    exit "$status"
+  fi
+}
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 ensure_wasm_target() {
@@ -24,10 +35,14 @@ ensure_wasm_target() {
   rustup target add wasm32-unknown-unknown
 }
 
+# Trunk's own release profile asks for fat LTO in one codegen unit, which is most of its
+# install time on two cores; a build tool that spends its time waiting for cargo gains nothing
+# from it, so the install overrides that (cargo's environment settings beat a manifest's).
 ensure_trunk() {
   if trunk --version 2>/dev/null | grep -q "$TRUNK_VERSION"; then return 0; fi
-  step "installing Trunk $TRUNK_VERSION (about 7 minutes, once)"
-  cargo install trunk --version "$TRUNK_VERSION" --locked
+  step "installing Trunk $TRUNK_VERSION (a few minutes, once)"
+  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+    cargo install trunk --version "$TRUNK_VERSION" --locked
 }
 
 wasm_bindgen_version() {
