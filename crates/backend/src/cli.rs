@@ -52,7 +52,8 @@ enum Command {
 #[derive(Debug, Subcommand)]
 enum StoreCommand {
     /// Create or upgrade the configured store's schema (idempotent); `serve` refuses a missing
-    /// or older one. Run it once per release, before the new replicas start.
+    /// or older one. Run it once per release, before the new replicas start. Only the store's
+    /// and AWS's settings of the configuration are read and checked.
     Migrate {
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
@@ -148,7 +149,7 @@ pub fn run() -> ExitCode {
     match cli.command {
         Command::Store(StoreCommand::Migrate { config, demo }) => {
             let mode = if demo { Mode::Demo } else { Mode::Serve };
-            match load(mode, config.as_deref(), Vec::new()) {
+            match load_with(config::load_for_store, mode, config.as_deref(), Vec::new()) {
                 Ok(config) => migrate_store(&config),
                 Err(code) => code,
             }
@@ -203,12 +204,22 @@ fn load(
     file: Option<&std::path::Path>,
     flags: Vec<(&'static str, toml::Value)>,
 ) -> Result<Config, ExitCode> {
+    load_with(config::load, mode, file, flags)
+}
+
+/// Loads the configuration with `loader` (all of it, or the store's part), or says why not.
+fn load_with(
+    loader: fn(Mode, ConfigSources<'_>) -> Result<Config, config::ConfigError>,
+    mode: Mode,
+    file: Option<&std::path::Path>,
+    flags: Vec<(&'static str, toml::Value)>,
+) -> Result<Config, ExitCode> {
     let sources = ConfigSources {
         file,
         env: std::env::vars().collect(),
         flags,
     };
-    config::load(mode, sources).map_err(|e| {
+    loader(mode, sources).map_err(|e| {
         eprintln!("error: configuration: {e}");
         ExitCode::from(2)
     })

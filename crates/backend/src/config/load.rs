@@ -27,6 +27,24 @@ pub struct ConfigSources<'a> {
 
 /// Loads, resolves secret files, and validates the configuration for `mode`.
 pub fn load(mode: Mode, sources: ConfigSources<'_>) -> Result<Config, ConfigError> {
+    let mut config = merge(mode, sources)?;
+    resolve_secret_files(&mut config)?;
+    validate::validate(&config)?;
+    Ok(config)
+}
+
+/// Loads the configuration for what touches only the store (`store migrate`): the same file and
+/// variables as the service's, but only the store's and AWS's settings are checked, so it runs
+/// where the service's secrets (GitHub's, the cluster template) are not, e.g. an operator's
+/// machine before a Lambda release.
+pub fn load_for_store(mode: Mode, sources: ConfigSources<'_>) -> Result<Config, ConfigError> {
+    let config = merge(mode, sources)?;
+    validate::validate_store(&config)?;
+    Ok(config)
+}
+
+/// Every source merged and deserialized once, not yet checked.
+fn merge(mode: Mode, sources: ConfigSources<'_>) -> Result<Config, ConfigError> {
     let mut table = match sources.file {
         Some(path) => read_file(path)?,
         None => toml::Table::new(),
@@ -46,8 +64,6 @@ pub fn load(mode: Mode, sources: ConfigSources<'_>) -> Result<Config, ConfigErro
         }
     })?;
     config.mode = mode;
-    resolve_secret_files(&mut config)?;
-    validate::validate(&config)?;
     Ok(config)
 }
 

@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use sliderule_protocol::{Pricing, Usd};
 
-pub use load::{ConfigSources, load};
+pub use load::{ConfigSources, load, load_for_store};
 pub use secret::Secret;
 pub use store_url::StoreUrl;
 pub use urls::PublicUrls;

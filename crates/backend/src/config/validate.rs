@@ -76,9 +76,6 @@ pub(super) fn validate(config: &Config) -> Result<(), ConfigError> {
     }
     check_url("github.web_url", &config.github.web_url)?;
     check_url("github.api_url", &config.github.api_url)?;
-    if let Some(endpoint) = &config.aws.endpoint_url {
-        check_url("aws.endpoint_url", endpoint)?;
-    }
     let auth = &config.authenticator;
     if auth.kms_key_id.is_some() && auth.signing_key_file.is_some() {
         return Err(ConfigError::new(
@@ -126,17 +123,26 @@ pub(super) fn validate(config: &Config) -> Result<(), ConfigError> {
             error.to_string(),
         ));
     }
-    if let Some(store) = &config.store.url
-        && let Err(error) = super::StoreUrl::parse(store)
-    {
-        return Err(ConfigError::new("store.url", error));
-    }
+    validate_store(config)?;
     if config.mode == Mode::Serve {
         validate_serve(config)?;
     }
     // Last: it reads the template file, and the simulated cloud takes no parameters at all.
     if config.cloud() == CloudDriver::Cloudformation {
         template::check(config)?;
+    }
+    Ok(())
+}
+
+/// What the store needs: where it is, and how AWS is reached when it is a DynamoDB table.
+pub(super) fn validate_store(config: &Config) -> Result<(), ConfigError> {
+    if let Some(store) = &config.store.url
+        && let Err(error) = super::StoreUrl::parse(store)
+    {
+        return Err(ConfigError::new("store.url", error));
+    }
+    if let Some(endpoint) = &config.aws.endpoint_url {
+        check_url("aws.endpoint_url", endpoint)?;
     }
     Ok(())
 }

@@ -379,6 +379,41 @@ fn serve_refuses_a_missing_store_naming_store_migrate_which_is_idempotent() {
 }
 
 #[test]
+fn store_migrate_reads_only_the_stores_settings_and_still_refuses_a_bad_one() {
+    let data = tempfile::TempDir::new().unwrap();
+    // No GitHub settings, and the CloudFormation driver without its parameters: the service
+    // would refuse this configuration, and `store migrate` needs none of it.
+    let text = format!("data_dir = \"{}\"\n", data.path().display());
+    let (code, _, stderr) = check(&text, &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert_one_line_error(&stderr, "github.client_id");
+    let migrate = |config: &NamedTempFile| {
+        Command::new(BINARY)
+            .args(["store", "migrate", "--config"])
+            .arg(config.path())
+            .env_clear()
+            .output()
+            .expect("store migrate runs")
+    };
+    let output = migrate(&config_file(&text));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("schema version 0 -> "), "{stdout}");
+    assert!(data.path().join("state.db").exists());
+
+    let output = migrate(&config_file(&format!(
+        "{text}[store]\nurl = \"postgres://db\"\n"
+    )));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_one_line_error(&stderr, "store.url");
+}
+
+#[test]
 fn serve_refuses_an_older_schema() {
     let data = tempfile::TempDir::new().unwrap();
     // A store of an older release: its schema version is behind this binary's.
