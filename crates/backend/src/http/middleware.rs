@@ -2,6 +2,7 @@
 //! as the JSON envelope even when the framework (not our code) produced it.
 
 use std::any::Any;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Body;
@@ -65,6 +66,87 @@ pub async fn refuse_large_bodies(
         );
     }
     response
+}
+
+/// Makes sure a request's body is read to its end, or the client is told the connection ends.
+///
+/// A handler that answers without reading the body (the official client POSTs `{}` to
+/// `/report/clusters`; a refusal answers before the body is parsed; a rate limit before it is
+/// read) leaves it on the connection, and hyper then closes that connection after the answer
+/// without saying so when the rest has not arrived yet: a keep-alive client that writes headers
+/// and body separately (Python's `requests`) sends its next request on it and gets no answer at
+/// all ("Remote end closed connection without response"), the more often the busier the
+/// machine. So the body the handler sees is a window on the request's own: what the handler
+/// left unread is read and discarded after it answers (a little of it, briefly, as a client
+/// writing its body after its headers sends it at once), and when that is not all of it the
+/// answer says `Connection: close` instead.
+pub async fn finish_request_bodies(request: Request, next: Next) -> Response {
+    let version = request.version();
+    let (parts, body) = request.into_parts();
+    let slot = Arc::new(Mutex::new(Some(body)));
+    let window = Body::new(Window(slot.clone()));
+    let mut response = next.run(Request::from_parts(parts, window)).await;
+    let rest = slot.lock().map(|mut body| body.take()).unwrap_or(None);
+    if let Some(rest) = rest
+        && !drain(rest).await
+    {
+        close_connection(&mut response, version);
+    }
+    response
+}
+
+/// A handler's view of the request body, which leaves the body itself to
+/// [`finish_request_bodies`] when dropped.
+struct Window(Arc<Mutex<Option<Body>>>);
+
+impl axum::body::HttpBody for Window {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        match self.0.lock() {
+            Ok(mut slot) => match slot.as_mut() {
+                Some(body) => std::pin::Pin::new(body).poll_frame(cx),
+                None => std::task::Poll::Ready(None),
+            },
+            Err(_) => std::task::Poll::Ready(None),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0
+            .lock()
+            .map(|slot| slot.as_ref().is_none_or(|body| body.is_end_stream()))
+            .unwrap_or(true)
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.0
+            .lock()
+            .ok()
+            .and_then(|slot| slot.as_ref().map(|body| body.size_hint()))
+            .unwrap_or_default()
+    }
+}
+
+/// What is left of a body after the answer: a sign-in token, a code, a short form, `{}`.
+const DRAIN_LIMIT: usize = 16 * 1024;
+/// A client that writes its body after its headers sends it at once.
+const DRAIN_WAIT: Duration = Duration::from_secs(1);
+
+/// Reads and discards what is left of a body; says whether all of it was read. A body that is
+/// larger, or slower than [`DRAIN_WAIT`], is not worth waiting for.
+async fn drain(body: Body) -> bool {
+    use axum::body::HttpBody;
+
+    if body.is_end_stream() {
+        return true;
+    }
+    let read = http_body_util::Limited::new(body, DRAIN_LIMIT).collect();
+    matches!(tokio::time::timeout(DRAIN_WAIT, read).await, Ok(Ok(_)))
 }
 
 /// The 413 envelope. The rest of the body stays unread, so the connection closes after it.
@@ -221,6 +303,76 @@ mod tests {
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(body["error"], "timeout");
         assert!(body["error_description"].as_str().unwrap().contains("30 s"));
+    }
+
+    /// A body of `{}` that records when it has been read to its end.
+    fn recorded_body(finished: std::sync::Arc<std::sync::atomic::AtomicBool>) -> Body {
+        let chunks = futures::stream::unfold(0, move |sent| {
+            let finished = finished.clone();
+            async move {
+                match sent {
+                    0 => Some((Ok::<_, std::convert::Infallible>("{}"), 1)),
+                    _ => {
+                        finished.store(true, std::sync::atomic::Ordering::SeqCst);
+                        None
+                    }
+                }
+            }
+        });
+        Body::from_stream(chunks)
+    }
+
+    async fn post_recorded(router: Router) -> (bool, axum::http::HeaderMap) {
+        use std::sync::atomic::{AtomicBool, Ordering};
+
+        let finished = Arc::new(AtomicBool::new(false));
+        let request = Request::post("/report")
+            .body(recorded_body(finished.clone()))
+            .unwrap();
+        let response = router.oneshot(request).await.unwrap();
+        (finished.load(Ordering::SeqCst), response.headers().clone())
+    }
+
+    #[tokio::test]
+    async fn a_body_the_handler_ignores_is_read_to_its_end_after_it_answers() {
+        let handler = || Router::new().route("/report", post(|| async { "report" }));
+        // Without the layer the body stays unread, as hyper would find it.
+        assert!(!post_recorded(handler()).await.0);
+        let (finished, headers) =
+            post_recorded(handler().layer(axum::middleware::from_fn(finish_request_bodies))).await;
+        assert!(finished);
+        assert_eq!(headers.get(header::CONNECTION), None);
+    }
+
+    #[tokio::test]
+    async fn a_body_the_handler_reads_is_passed_whole() {
+        let router = Router::new()
+            .route("/echo", post(|body: String| async move { body }))
+            .layer(axum::middleware::from_fn(finish_request_bodies));
+        let request = Request::post("/echo")
+            .body(Body::from("{\"cluster\":\"icesat2\"}"))
+            .unwrap();
+        let response = router.oneshot(request).await.unwrap();
+        assert_eq!(response.headers().get(header::CONNECTION), None);
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(&bytes[..], b"{\"cluster\":\"icesat2\"}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_body_that_does_not_come_is_given_up_on_and_the_connection_closed() {
+        let router = Router::new()
+            .route("/report", post(|| async { "report" }))
+            .layer(axum::middleware::from_fn(finish_request_bodies));
+        // A body that never ends, as from a client waiting for the answer before sending it.
+        let request = Request::post("/report")
+            .version(Version::HTTP_11)
+            .body(Body::from_stream(futures::stream::pending::<
+                Result<&'static str, std::convert::Infallible>,
+            >()))
+            .unwrap();
+        let response = router.oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()[header::CONNECTION], "close");
     }
 
     #[tokio::test]

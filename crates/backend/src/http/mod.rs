@@ -1,7 +1,8 @@
 //! The HTTP surface: one router for every route, and the middleware every request passes.
 //!
 //! Layers, from the outside in: host routing (before routing, see [`host`]), request id,
-//! tracing span, panic catching, error envelope, body limit, timeout, metrics. The router is
+//! tracing span, panic catching, error envelope, body limit, timeout, request bodies read to their end
+//! (see [`middleware::finish_request_bodies`]), metrics. The router is
 //! the whole HTTP application: a server serves it, and so can any other transport.
 
 pub mod bearer;
@@ -93,7 +94,8 @@ fn routes(state: AppState) -> Router {
                 .layer(axum::middleware::from_fn_with_state(
                     timeout,
                     middleware::timeout,
-                )),
+                ))
+                .layer(axum::middleware::from_fn(middleware::finish_request_bodies)),
         )
         .with_state(state)
 }

@@ -1,22 +1,19 @@
 //! Per-client-IP rate limiting of the sign-in endpoints (authenticator.md, "Abuse limits"): a
 //! token bucket per IP, `burst` deep, refilled at `per_sec`; an empty bucket is answered 429 with
 //! `Retry-After`. State is per process, which is what a single server needs; behind several
-//! replicas each allows its share. A refused request's body is read (a little of it, briefly)
-//! before the answer, so that the connection can carry the retry.
+//! replicas each allows its share. A refused request's body is read after the answer
+//! ([`super::middleware::finish_request_bodies`]), so that the connection can carry the retry.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use http_body_util::{BodyExt, Limited};
 
 use super::error::ApiError;
-use super::middleware::close_connection;
 
 /// Buckets kept before idle ones are dropped.
 const MAX_TRACKED: usize = 10_000;
@@ -106,32 +103,11 @@ async fn limited<E: From<ApiError> + IntoResponse>(
         && let Err(wait) = limiter.check(ip, Instant::now())
     {
         let retry_after_secs = wait.as_secs_f64().ceil().max(1.0) as u64;
-        let version = request.version();
-        let drained = drain(request.into_body()).await;
-        let mut response = E::from(ApiError::TooManyRequests { retry_after_secs }).into_response();
-        if !drained {
-            close_connection(&mut response, version);
-        }
-        return response;
+        // Decided from the headers alone; the body left unread is the business of
+        // `middleware::finish_request_bodies`, which keeps the connection usable for the retry.
+        return E::from(ApiError::TooManyRequests { retry_after_secs }).into_response();
     }
     next.run(request).await
-}
-
-/// Sign-in bodies are a token, a code or a short form: a few hundred bytes.
-const DRAIN_LIMIT: usize = 16 * 1024;
-/// A client that writes its body after its headers (Python's `requests`) sends it at once.
-const DRAIN_WAIT: Duration = Duration::from_secs(1);
-
-/// Reads and discards the body of a refused request; says whether all of it was read.
-///
-/// The 429 is decided from the headers alone, but answering before the body is read leaves
-/// the body on the connection, and hyper then closes it: a keep-alive client that writes headers
-/// and body separately would find its connection gone. Reading a small body first keeps the
-/// connection usable for the retry the 429 asks for. A body that is larger, or slower than
-/// [`DRAIN_WAIT`], is not worth waiting for: the answer then says `Connection: close`.
-async fn drain(body: Body) -> bool {
-    let read = Limited::new(body, DRAIN_LIMIT).collect();
-    matches!(tokio::time::timeout(DRAIN_WAIT, read).await, Ok(Ok(_)))
 }
 
 #[cfg(test)]
